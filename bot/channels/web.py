@@ -1,0 +1,52 @@
+"""Web chat: the page at `/` and the `POST /api/chat` contract."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.channels.contract import ChatRequest, turn_to_json
+from bot.errors import error_response
+from bot.keys import CHAT, SETTINGS
+from bot.state.conversations import ConversationId
+
+routes = web.RouteTableDef()
+STATIC = resources.files("bot.channels") / "static"
+
+
+@routes.get("/")
+async def index(_: web.Request) -> web.Response:
+    """Serve the web chat page."""
+    return web.Response(
+        text=(STATIC / "index.html").read_text("utf-8"), content_type="text/html", charset="utf-8"
+    )
+
+
+@routes.post("/api/chat")
+async def chat(request: web.Request) -> web.Response:
+    """Answer one message: `{"sender", "text"}` in, the contract's reply out."""
+    settings = request.app[SETTINGS]
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error_response(400, "invalid_json", "The request body must be valid JSON.")
+    if not isinstance(body, dict):
+        return error_response(400, "invalid_body", "The request body must be a JSON object.")
+    try:
+        req = ChatRequest.model_validate(body)
+    except ValidationError as exc:
+        fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
+        return error_response(
+            422, "invalid_fields", f"Missing or invalid field(s): {fields or 'body'}."
+        )
+    if not req.text:
+        return error_response(422, "empty_text", "The text must not be empty.")
+    if len(req.text) > settings.max_text_chars:
+        return error_response(
+            413, "text_too_long", f"The text must be at most {settings.max_text_chars} characters."
+        )
+    turn = await request.app[CHAT].handle(ConversationId("web", req.sender), req.text)
+    return web.json_response(turn_to_json(turn), dumps=lambda o: json.dumps(o, ensure_ascii=False))

@@ -1,0 +1,135 @@
+"""Process commands: the bot server, the Rasa and action-server launchers, the terminal chat."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import typer
+from rich.console import Console
+
+from bot.settings import ROOT, Settings
+
+console = Console()
+log = logging.getLogger("bizbot")
+RASA_PROJECT = ROOT / "rasa_project"
+DEFAULT_RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+
+
+def configure_logging(level: str) -> None:
+    """One log format for every bizbot process."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def rasa_environment(settings: Settings, base: dict[str, str]) -> tuple[Path, dict[str, str]]:
+    """Pick Rasa's endpoints file and fill its variables from our settings."""
+    env = dict(base)
+    env["ACTION_SERVER_URL"] = settings.action_server_url
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    # Two cores: let TensorFlow use one thread pool of two, not a pool per core per op.
+    env.setdefault("TF_NUM_INTRAOP_THREADS", "2")
+    env.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if settings.redis_url is None:
+        return RASA_PROJECT / "endpoints.memory.yml", env
+    url = urlsplit(settings.redis_url)
+    if url.scheme not in {"redis", "rediss"}:
+        raise typer.BadParameter("REDIS_URL must start with redis:// or rediss://")
+    env["RASA_REDIS_HOST"] = url.hostname or "127.0.0.1"
+    env["RASA_REDIS_PORT"] = str(url.port or 6379)
+    env["RASA_REDIS_DB"] = (url.path or "/0").lstrip("/") or "0"
+    env["RASA_REDIS_PASSWORD"] = url.password or ""
+    return RASA_PROJECT / "endpoints.yml", env
+
+
+def register(app: typer.Typer) -> None:
+    """Add the process commands to the main app."""
+
+    @app.command()
+    def serve() -> None:
+        """Run the bot: web chat, /api/chat and the channels."""
+        from aiohttp import web
+
+        from bot.app import create_app
+
+        settings = Settings()
+        configure_logging(settings.log_level)
+        url = f"http://{settings.bot_host}:{settings.bot_port}/"
+        web.run_app(
+            create_app(settings),
+            host=settings.bot_host,
+            port=settings.bot_port,
+            print=lambda _: console.print(f"[bold green]Web chat:[/] {url}"),
+            access_log=None,
+        )
+
+    @app.command("rasa-server")
+    def rasa_server(
+        rasa_bin: Annotated[Path, typer.Option(envvar="RASA_BIN", help="Rasa's executable.")] = (
+            DEFAULT_RASA_BIN
+        ),
+    ) -> None:
+        """Run `rasa run --enable-api` on 127.0.0.1 with Redis or the in-memory default."""
+        settings = Settings()
+        configure_logging(settings.log_level)
+        endpoints, env = rasa_environment(settings, dict(os.environ))
+        if settings.redis_url is None:
+            log.warning(
+                "REDIS_URL is not set: Rasa keeps trackers in memory; "
+                "conversations are NOT persistent"
+            )
+        if not rasa_bin.exists():
+            console.print(f"[red]Rasa is not installed at {rasa_bin}: run `make setup`.[/]")
+            raise typer.Exit(2)
+        args = [
+            str(rasa_bin),
+            "run",
+            "--enable-api",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(settings.rasa_port),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(RASA_PROJECT / "credentials.yml"),
+            "--model",
+            str(RASA_PROJECT / "models"),
+        ]
+        if settings.rasa_token:
+            args += ["--auth-token", settings.rasa_token.get_secret_value()]
+        os.chdir(RASA_PROJECT)
+        os.execve(args[0], args, env)  # noqa: S606 -- replace this process with Rasa
+
+    @app.command("action-server")
+    def action_server() -> None:
+        """Run the rasa-sdk action server with the project's actions."""
+        settings = Settings()
+        env = dict(os.environ)
+        env.setdefault("SEEDS_DIR", str(settings.seeds_dir))
+        env.setdefault("FACTS_DIR", str(settings.facts_dir))
+        args = [
+            sys.executable,
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "-p",
+            str(settings.action_server_port),
+        ]
+        os.chdir(RASA_PROJECT)
+        os.execve(args[0], args, env)  # noqa: S606 -- replace this process with rasa-sdk
+
+    @app.command()
+    def chat(url: str = typer.Option("http://127.0.0.1:8080", help="The running bot.")) -> None:
+        """Chat with a running stack in the terminal (Ctrl-D to quit)."""
+        from bot.cli.terminal_chat import run
+
+        raise typer.Exit(asyncio.run(run(url, console)))

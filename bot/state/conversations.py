@@ -1,0 +1,111 @@
+"""Conversation state in Redis: address, script, hand-off state, last seen and message log."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from redis.asyncio import Redis
+from redis.exceptions import LockError, RedisError
+
+from bot.state.keys import Keys
+from bot.state.redis import StateError, StateUnavailableError
+
+Role = Literal["user", "bot", "agent", "system"]
+
+LOG_LENGTH = 50
+LOCK_TIMEOUT_S = 30.0
+LOCK_WAIT_S = 25.0
+
+
+class ConversationBusyError(StateError):
+    """Another message of the same conversation held the lock for too long."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationId:
+    """A conversation is one chat on one channel."""
+
+    channel: str
+    chat_id: str
+
+    @property
+    def sender(self) -> str:
+        """The sender id Rasa sees (one tracker per conversation)."""
+        return f"{self.channel}:{self.chat_id}"
+
+
+class Conversations:
+    """Reads and writes conversation state; all keys come from `Keys`."""
+
+    def __init__(self, redis: Redis, keys: Keys, *, ttl_s: int) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._ttl = ttl_s
+
+    @asynccontextmanager
+    async def turn(self, conv: ConversationId) -> AsyncIterator[None]:
+        """Hold the conversation's lock, so its messages are handled one at a time, in order."""
+        lock = self._redis.lock(
+            self._keys.lock(conv.channel, conv.chat_id),
+            timeout=LOCK_TIMEOUT_S,
+            blocking_timeout=LOCK_WAIT_S,
+        )
+        try:
+            acquired = await lock.acquire()
+        except RedisError as exc:
+            raise StateUnavailableError("Redis is unavailable") from exc
+        if not acquired:
+            raise ConversationBusyError(f"conversation {conv.sender} is busy")
+        try:
+            yield
+        finally:
+            # The lock may have expired or Redis gone away; its TTL frees it either way.
+            with contextlib.suppress(LockError, RedisError):
+                await lock.release()
+
+    async def record(self, conv: ConversationId, role: Role, text: str, **extra: Any) -> None:
+        """Append to the bounded message log and refresh last-seen and TTLs."""
+        entry = json.dumps(
+            {"ts": time.time(), "role": role, "text": text, **extra}, ensure_ascii=False
+        )
+        conv_key = self._keys.conversation(conv.channel, conv.chat_id)
+        log_key = self._keys.log(conv.channel, conv.chat_id)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(
+                    conv_key,
+                    mapping={
+                        "channel": conv.channel,
+                        "chat_id": conv.chat_id,
+                        "last_seen": f"{time.time():.3f}",
+                    },
+                )
+                pipe.rpush(log_key, entry)
+                pipe.ltrim(log_key, -LOG_LENGTH, -1)
+                pipe.expire(conv_key, self._ttl)
+                pipe.expire(log_key, self._ttl)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StateUnavailableError("Redis is unavailable") from exc
+
+    async def history(self, conv: ConversationId) -> list[dict[str, Any]]:
+        """Return the message log, oldest first."""
+        try:
+            raw = await self._redis.lrange(self._keys.log(conv.channel, conv.chat_id), 0, -1)
+        except RedisError as exc:
+            raise StateUnavailableError("Redis is unavailable") from exc
+        return [json.loads(item) for item in raw]
+
+    async def state(self, conv: ConversationId) -> dict[str, str]:
+        """Return the conversation hash (empty when unknown)."""
+        try:
+            raw = await self._redis.hgetall(self._keys.conversation(conv.channel, conv.chat_id))
+        except RedisError as exc:
+            raise StateUnavailableError("Redis is unavailable") from exc
+        return {str(k): str(v) for k, v in raw.items()}

@@ -1,0 +1,1 @@
+"""Custom actions for the bizbot assistant (run by rasa-sdk's action server)."""

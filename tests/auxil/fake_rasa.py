@@ -1,0 +1,58 @@
+"""A stand-in Rasa server speaking the REST channel, for tests of the bot's own HTTP layer."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class FakeRasa:
+    """Records what it received and answers like Rasa's REST channel would."""
+
+    received: list[dict[str, Any]] = field(default_factory=list)
+    delay_s: float = 0.0
+    status: int = 200
+
+    def app(self) -> web.Application:
+        """The aiohttp app to serve with `aiohttp_server`."""
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", self._webhook)
+        app.router.add_get("/version", self._version)
+        return app
+
+    async def _version(self, _: web.Request) -> web.Response:
+        return web.json_response({"version": "3.6.21"})
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.received.append(body)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.status != 200:
+            return web.json_response({"status": "failure"}, status=self.status)
+        sender = body["sender"]
+        return web.json_response(
+            [
+                {
+                    "recipient_id": sender,
+                    "text": f"echo: {body['message']}",
+                    "buttons": [{"title": "人才", "payload": "/ask_talent"}],
+                },
+                {
+                    "recipient_id": sender,
+                    "custom": {
+                        "bizbot": {
+                            "intent": {"name": "greet", "confidence": 0.97},
+                            "entities": {"region": "嘉定区"},
+                            "sources": ["doc-a"],
+                            "escalated": False,
+                            "events": ["reply"],
+                        }
+                    },
+                },
+            ]
+        )

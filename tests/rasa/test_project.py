@@ -1,0 +1,73 @@
+"""The Rasa project itself: data validation, generated lookups and the test stories."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot import rasa_lookups
+from tests.auxil.processes import MODEL, RASA_BIN, ROOT
+
+RASA_PROJECT = ROOT / "rasa_project"
+
+
+def rasa(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the Rasa CLI from .venv-rasa in the project folder."""
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run(
+        [str(RASA_BIN), *args],
+        cwd=RASA_PROJECT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_lookups_are_generated_from_the_entity_list() -> None:
+    assert rasa_lookups.LOOKUPS_FILE.read_text("utf-8") == rasa_lookups.generate()
+
+
+def test_lookups_map_traditional_and_short_forms_to_canonical_values() -> None:
+    nlu = yaml.safe_load(rasa_lookups.generate())["nlu"]
+    synonyms = {
+        example[2:]: block["synonym"]
+        for block in nlu
+        if "synonym" in block
+        for example in block["examples"].splitlines()
+    }
+    assert synonyms["南湖"] == "南湖区"
+    assert synonyms["南湖區"] == "南湖区"
+    assert synonyms["汽车芯谷"] == "上海汽车芯谷"
+    assert synonyms["IC"] == "集成电路"
+    lookups = {block["lookup"] for block in nlu if "lookup" in block}
+    assert lookups == {"region", "park", "industry"}
+
+
+def test_rasa_data_validates_without_warnings() -> None:
+    result = rasa("data", "validate", "--fail-on-warnings")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_stories_pass_with_no_prediction_errors(tmp_path: Path) -> None:
+    if not MODEL.exists():
+        pytest.fail("no trained model: run `make train`")
+    result = rasa(
+        "test",
+        "core",
+        "--stories",
+        "tests/stories",
+        "--model",
+        str(MODEL),
+        "--out",
+        str(tmp_path),
+        "--fail-on-prediction-errors",
+    )
+    failed = tmp_path / "failed_test_stories.yml"
+    detail = failed.read_text("utf-8") if failed.exists() else result.stderr[-3000:]
+    assert result.returncode == 0, detail

@@ -1,0 +1,162 @@
+"""The bot's HTTP layer: the `/api/chat` contract, bad input, Rasa outages, the page."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.chat import BUSY_TEXT
+from bot.settings import Settings
+from tests.auxil.fake_rasa import FakeRasa
+from tests.auxil.processes import free_port
+
+ClientFactory = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
+ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
+
+
+@pytest.fixture
+def fake_rasa() -> FakeRasa:
+    return FakeRasa()
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: ClientFactory, aiohttp_server: ServerFactory, fake_rasa: FakeRasa
+) -> TestClient[web.Request, web.Application]:
+    server = await aiohttp_server(fake_rasa.app())
+    settings = Settings(
+        rasa_url=str(server.make_url("")),
+        redis_url=None,
+        max_text_chars=50,
+        rasa_timeout_s=1.0,
+        rasa_retries=1,
+        action_server_url=f"http://127.0.0.1:{free_port()}",
+    )
+    return await aiohttp_client(create_app(settings))
+
+
+async def test_chat_returns_the_contract_shape(
+    client: TestClient[web.Request, web.Application], fake_rasa: FakeRasa
+) -> None:
+    resp = await client.post("/api/chat", json={"sender": "u1", "text": "  你好  "})
+    assert resp.status == 200
+    assert await resp.json() == {
+        "replies": [
+            {"text": "echo: 你好", "buttons": [{"title": "人才", "payload": "/ask_talent"}]}
+        ],
+        "intent": {"name": "greet", "confidence": 0.97},
+        "entities": {"region": "嘉定区"},
+        "sources": ["doc-a"],
+        "escalated": False,
+    }
+    assert fake_rasa.received[0]["sender"] == "web:u1"
+    assert fake_rasa.received[0]["message"] == "你好"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b"\xff\xfe", 400, "invalid_json"),
+        (b"[1, 2]", 400, "invalid_body"),
+        (b'{"text": "hi"}', 422, "invalid_fields"),
+        (b'{"sender": "u"}', 422, "invalid_fields"),
+        (b'{"sender": 5, "text": "hi"}', 422, "invalid_fields"),
+        (b'{"sender": "u", "text": "   "}', 422, "empty_text"),
+        (b'{"sender": "", "text": "hi"}', 422, "invalid_fields"),
+        (b'{"sender": "u", "text": "' + "长".encode() * 51 + b'"}', 413, "text_too_long"),
+    ],
+)
+async def test_bad_input_gets_a_json_4xx_and_never_reaches_rasa(
+    client: TestClient[web.Request, web.Application],
+    fake_rasa: FakeRasa,
+    body: bytes,
+    status: int,
+    code: str,
+) -> None:
+    resp = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+    assert resp.status == status
+    data = await resp.json()
+    assert data["error"]["code"] == code
+    assert data["error"]["message"]
+    assert fake_rasa.received == []
+
+
+async def test_oversized_body_is_refused_politely(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    resp = await client.post(
+        "/api/chat", data=b"x" * (65 * 1024), headers={"Content-Type": "application/json"}
+    )
+    assert resp.status == 413
+    assert (await resp.json())["error"]["code"] == "request_entity_too_large"
+
+
+async def test_unknown_path_is_a_json_404(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    resp = await client.get("/nope")
+    assert resp.status == 404
+    assert (await resp.json())["error"]["code"] == "not_found"
+
+
+async def test_rasa_error_status_gets_the_busy_reply_with_a_human_offer(
+    client: TestClient[web.Request, web.Application],
+    fake_rasa: FakeRasa,
+) -> None:
+    fake_rasa.status = 500
+    resp = await client.post("/api/chat", json={"sender": "u2", "text": "你好"})
+    assert resp.status == 200
+    data = await resp.json()
+    assert data["replies"][0]["text"] == BUSY_TEXT
+    assert data["replies"][0]["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
+    assert data["sources"] == []
+
+
+async def test_rasa_timeout_gets_the_busy_reply(
+    client: TestClient[web.Request, web.Application],
+    fake_rasa: FakeRasa,
+) -> None:
+    fake_rasa.delay_s = 2.0
+    resp = await client.post("/api/chat", json={"sender": "u3", "text": "你好"})
+    assert (await resp.json())["replies"][0]["text"] == BUSY_TEXT
+
+
+async def test_unreachable_rasa_gets_the_busy_reply_and_the_message_is_logged(
+    aiohttp_client: ClientFactory,
+) -> None:
+    settings = Settings(rasa_url=f"http://127.0.0.1:{free_port()}", redis_url=None, rasa_retries=1)
+    app = create_app(settings)
+    client = await aiohttp_client(app)
+    resp = await client.post("/api/chat", json={"sender": "u4", "text": "在吗"})
+    assert (await resp.json())["replies"][0]["text"] == BUSY_TEXT
+    from bot.keys import CONVERSATIONS
+    from bot.state.conversations import ConversationId
+
+    history = await app[CONVERSATIONS].history(ConversationId("web", "u4"))
+    assert [(m["role"], m["text"]) for m in history] == [("user", "在吗"), ("bot", BUSY_TEXT)]
+
+
+async def test_healthz_names_the_failing_dependency(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    resp = await client.get("/healthz")
+    assert resp.status == 503
+    checks = (await resp.json())["checks"]
+    assert checks["redis"]["ok"] is True
+    assert checks["rasa"]["ok"] is True
+    assert checks["action_server"]["ok"] is False
+
+
+async def test_index_serves_the_web_chat(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    resp = await client.get("/")
+    assert resp.status == 200
+    html = await resp.text()
+    assert "/api/chat" in html
+    assert "转人工" in html
