@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.launcher import Stack, start_stack
 from tests.auxil.processes import redis_server
-from tests.auxil.stack import Stack, start_stack
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +20,6 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Trained model, Rasa server, action server, real Redis and the bot, started once."""
-    running = start_stack(tmp_path_factory.mktemp("logs"), redis_url)
+    running = start_stack(tmp_path_factory.mktemp("stack"), redis_url)
     yield running
     running.group.stop()

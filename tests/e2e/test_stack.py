@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.auxil.stack import Stack, start_stack
+from bot.launcher import Stack, start_stack
+from tests.e2e.chat import ask
 
 pytestmark = pytest.mark.stack
-
-
-async def ask(base: str, sender: str, text: str) -> dict[str, Any]:
-    """POST one message and return the decoded contract response."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"{base}/api/chat",
-            json={"sender": sender, "text": text},
-            timeout=aiohttp.ClientTimeout(total=30),
-        ) as resp,
-    ):
-        assert resp.status == 200, await resp.text()
-        data: dict[str, Any] = await resp.json()
-        return data
 
 
 async def test_greeting_gets_a_greeting_that_says_it_is_a_bot(stack: Stack) -> None:
@@ -76,7 +61,7 @@ async def test_conversation_log_is_kept_in_real_redis(stack: Stack) -> None:
 @pytest.fixture(scope="module")
 def embedded_stack(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A second stack with REDIS_URL unset: fakeredis in the bot, in-memory trackers in Rasa."""
-    running = start_stack(tmp_path_factory.mktemp("logs"), None, name="embedded")
+    running = start_stack(tmp_path_factory.mktemp("embedded"), None)
     yield running
     running.group.stop()
 
