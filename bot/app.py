@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from bot import health
+from bot.channels import telegram, wechat
 from bot.channels import web as web_channel
 from bot.chat import ChatService
 from bot.clients.rasa import RasaClient
@@ -17,6 +18,7 @@ from bot.keys import CHAT, CONVERSATIONS, HTTP, RASA, REDIS, SETTINGS
 from bot.settings import Settings
 from bot.state.conversations import Conversations
 from bot.state.keys import Keys
+from bot.state.ratelimit import RateLimiter
 from bot.state.redis import open_redis
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,14 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _chat_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[CHAT] = ChatService(app[RASA], app[CONVERSATIONS])
+    settings = app[SETTINGS]
+    limiter = RateLimiter(
+        app[REDIS],
+        Keys(settings.redis_key_prefix),
+        per_minute=settings.rate_limit_per_minute,
+        burst=settings.rate_limit_burst,
+    )
+    app[CHAT] = ChatService(app[RASA], app[CONVERSATIONS], limiter)
     yield
 
 
@@ -62,4 +71,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_redis_ctx, _http_ctx, _chat_ctx])
     app.add_routes(health.routes)
     app.add_routes(web_channel.routes)
+    # Each messaging channel is a no-op unless its settings are present.
+    telegram.setup(app)
+    wechat.setup(app)
     return app

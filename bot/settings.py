@@ -35,20 +35,47 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "bizbot:"
     conversation_ttl_days: Annotated[int, Field(ge=1)] = 30
 
-    # Chat contract limits
+    # Chat contract limits and per-user rate limit (token bucket in Redis)
     max_text_chars: Annotated[int, Field(ge=1)] = 2000
+    rate_limit_per_minute: Annotated[float, Field(gt=0)] = 20.0
+    rate_limit_burst: Annotated[int, Field(ge=1)] = 5
+
+    # Telegram (python-telegram-bot): webhook mode when TELEGRAM_WEBHOOK_URL is set, else polling
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+
+    # WeChat Official Account (wechatpy); the bridge is on when WECHAT_TOKEN is set
+    wechat_token: SecretStr | None = None
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_encoding_aes_key: SecretStr | None = None
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    wechat_passive_reply_s: Annotated[float, Field(gt=0, lt=5)] = 4.5
 
     # Fact store
     seeds_dir: Path = ROOT / "seeds"
     facts_dir: Path = ROOT / "var" / "facts"
 
-    @field_validator("redis_url", "rasa_token", mode="before")
+    @field_validator(
+        "redis_url",
+        "rasa_token",
+        "telegram_bot_token",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
+        "wechat_token",
+        "wechat_app_id",
+        "wechat_app_secret",
+        "wechat_encoding_aes_key",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `.env.example` lists every variable; an empty value there means "not configured".
         return None if value == "" else value
 
-    @field_validator("rasa_url", "action_server_url")
+    @field_validator("rasa_url", "action_server_url", "wechat_api_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")

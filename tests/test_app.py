@@ -9,8 +9,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
-from bot.chat import BUSY_TEXT
+from bot.chat import BUSY_TEXT, FORGOTTEN_TEXT, RATE_LIMITED_TEXT
+from bot.keys import CONVERSATIONS
 from bot.settings import Settings
+from bot.state.conversations import ConversationId
 from tests.auxil.fake_rasa import FakeRasa
 from tests.auxil.processes import free_port
 
@@ -134,9 +136,6 @@ async def test_unreachable_rasa_gets_the_busy_reply_and_the_message_is_logged(
     client = await aiohttp_client(app)
     resp = await client.post("/api/chat", json={"sender": "u4", "text": "在吗"})
     assert (await resp.json())["replies"][0]["text"] == BUSY_TEXT
-    from bot.keys import CONVERSATIONS
-    from bot.state.conversations import ConversationId
-
     history = await app[CONVERSATIONS].history(ConversationId("web", "u4"))
     assert [(m["role"], m["text"]) for m in history] == [("user", "在吗"), ("bot", BUSY_TEXT)]
 
@@ -160,3 +159,49 @@ async def test_index_serves_the_web_chat(
     html = await resp.text()
     assert "/api/chat" in html
     assert "转人工" in html
+
+
+async def test_flooding_user_gets_a_polite_rate_limit_reply_and_others_are_unaffected(
+    aiohttp_client: ClientFactory, aiohttp_server: ServerFactory, fake_rasa: FakeRasa
+) -> None:
+    server = await aiohttp_server(fake_rasa.app())
+    settings = Settings(
+        rasa_url=str(server.make_url("")),
+        redis_url=None,
+        rate_limit_burst=3,
+        rate_limit_per_minute=1,
+    )
+    client = await aiohttp_client(create_app(settings))
+    texts = []
+    for _ in range(5):
+        resp = await client.post("/api/chat", json={"sender": "flood", "text": "你好"})
+        texts.append((await resp.json())["replies"][0]["text"])
+    assert texts[:3] == ["echo: 你好"] * 3
+    assert texts[3:] == [RATE_LIMITED_TEXT] * 2
+    other = await client.post("/api/chat", json={"sender": "calm", "text": "你好"})
+    assert (await other.json())["replies"][0]["text"] == "echo: 你好"
+    assert len(fake_rasa.received) == 4
+
+
+async def test_forget_phrase_deletes_state_and_resets_the_rasa_tracker(
+    aiohttp_client: ClientFactory, aiohttp_server: ServerFactory, fake_rasa: FakeRasa
+) -> None:
+    server = await aiohttp_server(fake_rasa.app())
+    app = create_app(Settings(rasa_url=str(server.make_url("")), redis_url=None))
+    client = await aiohttp_client(app)
+    await client.post("/api/chat", json={"sender": "gdpr", "text": "你好"})
+    conv = ConversationId("web", "gdpr")
+    assert await app[CONVERSATIONS].history(conv)
+    resp = await client.post("/api/chat", json={"sender": "gdpr", "text": "删除我的数据"})
+    assert (await resp.json())["replies"][0]["text"] == FORGOTTEN_TEXT
+    assert await app[CONVERSATIONS].history(conv) == []
+    assert await app[CONVERSATIONS].state(conv) == {}
+    assert fake_rasa.resets == ["web:gdpr"]
+
+
+async def test_traditional_text_goes_to_rasa_simplified_with_the_script_in_metadata(
+    client: TestClient[web.Request, web.Application], fake_rasa: FakeRasa
+) -> None:
+    await client.post("/api/chat", json={"sender": "hant", "text": "南湖區的人才政策"})
+    assert fake_rasa.received[0]["message"] == "南湖区的人才政策"
+    assert fake_rasa.received[0]["metadata"] == {"script": "hant"}

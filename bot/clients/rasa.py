@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -124,6 +125,12 @@ class RasaClient:
         body = {"sender": sender, "message": text, "metadata": dict(metadata or {})}
         data = await self._request("POST", "/webhooks/rest/webhook", json=body, retry=True)
         return parse_turn(data)
+
+    async def reset_tracker(self, sender: str) -> None:
+        """Replace the conversation's tracker events with none (Rasa's HTTP API)."""
+        await self._request(
+            "PUT", f"/conversations/{quote(sender, safe='')}/tracker/events", json=[], retry=True
+        )
 
     async def version(self) -> str:
         """Return Rasa's version (used by health checks)."""

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 from redis.exceptions import LockError, RedisError
+from redis.typing import EncodableT, FieldT
 
 from bot.state.keys import Keys
 from bot.state.redis import StateError, StateUnavailableError
@@ -93,6 +94,28 @@ class Conversations:
                 await pipe.execute()
         except RedisError as exc:
             raise StateUnavailableError("Redis is unavailable") from exc
+
+    async def update(self, conv: ConversationId, **fields: str) -> None:
+        """Set fields of the conversation hash (address, script, hand-off state, …)."""
+        key = self._keys.conversation(conv.channel, conv.chat_id)
+        mapping: dict[FieldT, EncodableT] = dict(fields.items())
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(key, mapping=mapping)
+                pipe.expire(key, self._ttl)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StateUnavailableError("Redis is unavailable") from exc
+
+    async def forget(self, conv: ConversationId) -> int:
+        """Delete every key that holds data about this user; returns how many existed."""
+        try:
+            deleted: int = await self._redis.delete(
+                *self._keys.user_keys(conv.channel, conv.chat_id)
+            )
+        except RedisError as exc:
+            raise StateUnavailableError("Redis is unavailable") from exc
+        return deleted
 
     async def history(self, conv: ConversationId) -> list[dict[str, Any]]:
         """Return the message log, oldest first."""

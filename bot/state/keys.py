@@ -9,6 +9,11 @@ bot can share a Redis server with Rasa's tracker store (`rasa:` prefix) without 
   Same TTL.
 - `{p}lock:{channel}:{chat_id}` (string): the per-conversation processing lock, 30 s TTL,
   so one conversation's messages are handled one at a time, in order, across replicas.
+- `{p}rate:{channel}:{chat_id}` (hash): the user's token bucket (tokens, updated), 10 min TTL.
+- `{p}dedupe:{channel}:{message_id}` (string): set once per inbound message (WeChat MsgId, or
+  FromUserName + CreateTime for events), 10 min TTL, so retries that reach any replica are
+  answered once.
+- `{p}wechat:access_token` (string): the cached WeChat access token, TTL from its expiry.
 """
 
 from __future__ import annotations
@@ -34,10 +39,23 @@ class Keys:
         """Per-conversation processing lock."""
         return f"{self.prefix}lock:{channel}:{chat_id}"
 
+    def rate(self, channel: str, chat_id: str) -> str:
+        """The user's rate-limit token bucket."""
+        return f"{self.prefix}rate:{channel}:{chat_id}"
+
+    def dedupe(self, channel: str, message_id: str) -> str:
+        """Marks an inbound message as seen."""
+        return f"{self.prefix}dedupe:{channel}:{message_id}"
+
+    def wechat_access_token(self) -> str:
+        """The cached WeChat API access token."""
+        return f"{self.prefix}wechat:access_token"
+
     def user_keys(self, channel: str, chat_id: str) -> list[str]:
         """Every key that holds data about one user (used by /forget)."""
         return [
             self.conversation(channel, chat_id),
             self.log(channel, chat_id),
             self.lock(channel, chat_id),
+            self.rate(channel, chat_id),
         ]

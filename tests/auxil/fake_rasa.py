@@ -14,6 +14,7 @@ class FakeRasa:
     """Records what it received and answers like Rasa's REST channel would."""
 
     received: list[dict[str, Any]] = field(default_factory=list)
+    resets: list[str] = field(default_factory=list)
     delay_s: float = 0.0
     status: int = 200
 
@@ -22,7 +23,13 @@ class FakeRasa:
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self._webhook)
         app.router.add_get("/version", self._version)
+        app.router.add_put("/conversations/{sender}/tracker/events", self._replace_events)
         return app
+
+    async def _replace_events(self, request: web.Request) -> web.Response:
+        assert await request.json() == []
+        self.resets.append(request.match_info["sender"])
+        return web.json_response({"sender_id": request.match_info["sender"], "events": []})
 
     async def _version(self, _: web.Request) -> web.Response:
         return web.json_response({"version": "3.6.21"})
