@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from bot.facts import FactStore, open_store
-
 from actions import config
+from bot.facts import FactStore, open_store
 
 
 @cache

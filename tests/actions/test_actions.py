@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from actions.actions import ActionAnswer, ActionClarify, ActionHandoff, ActionReply
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.actions import ActionAnswer, ActionClarify, ActionHandoff, ActionReply
 from tests.actions.conftest import TrackerFactory, meta, slots_set, texts
 
 
