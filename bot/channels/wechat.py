@@ -275,10 +275,10 @@ class WeChatBridge:
             return True
 
     def _answer_key(self, message_id: str) -> str:
-        return self._keys.dedupe(CHANNEL, f"{message_id}:answer")
+        return self._keys.wechat_answer(message_id)
 
     def _claim_key(self, message_id: str) -> str:
-        return self._keys.dedupe(CHANNEL, f"{message_id}:delivered")
+        return self._keys.wechat_delivery(message_id)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -13,7 +13,14 @@ bot can share a Redis server with Rasa's tracker store (`rasa:` prefix) without 
 - `{p}dedupe:{channel}:{message_id}` (string): set once per inbound message (WeChat MsgId, or
   FromUserName + CreateTime for events), 10 min TTL, so retries that reach any replica are
   answered once.
+- `{p}wechat:answer:{message_id}` (string): a WeChat answer waiting to be delivered, 10 min TTL,
+  so a retry on any replica can carry it as the passive reply.
+- `{p}wechat:delivered:{message_id}` (string): the delivery claim: whichever HTTP response or
+  customer-service send sets it first delivers the answer, so it goes out exactly once.
 - `{p}wechat:access_token` (string): the cached WeChat access token, TTL from its expiry.
+
+The conversation hash also holds `script` (hans/hant), `handoff` (the hand-off state) and,
+for WeChat, `wechat_buttons` (the last turn's button titles, so a typed title acts as a tap).
 """
 
 from __future__ import annotations
@@ -46,6 +53,14 @@ class Keys:
     def dedupe(self, channel: str, message_id: str) -> str:
         """Marks an inbound message as seen."""
         return f"{self.prefix}dedupe:{channel}:{message_id}"
+
+    def wechat_answer(self, message_id: str) -> str:
+        """A computed WeChat answer awaiting delivery."""
+        return f"{self.prefix}wechat:answer:{message_id}"
+
+    def wechat_delivery(self, message_id: str) -> str:
+        """The exactly-once delivery claim of a WeChat answer."""
+        return f"{self.prefix}wechat:delivered:{message_id}"
 
     def wechat_access_token(self) -> str:
         """The cached WeChat API access token."""
