@@ -11,16 +11,17 @@ bot can share a Redis server with Rasa's tracker store (`rasa:` prefix) without 
   so one conversation's messages are handled one at a time, in order, across replicas.
 - `{p}rate:{channel}:{chat_id}` (hash): the user's token bucket (tokens, updated), 10 min TTL.
 - `{p}dedupe:{channel}:{message_id}` (string): set once per inbound message (WeChat MsgId, or
-  FromUserName + CreateTime for events), 10 min TTL, so retries that reach any replica are
-  answered once.
+  FromUserName + CreateTime for events; Telegram `update_id`), 10 min TTL, so retries that
+  reach any replica are answered once.
 - `{p}wechat:answer:{message_id}` (string): a WeChat answer waiting to be delivered, 10 min TTL,
   so a retry on any replica can carry it as the passive reply.
 - `{p}wechat:delivered:{message_id}` (string): the delivery claim: whichever HTTP response or
   customer-service send sets it first delivers the answer, so it goes out exactly once.
 - `{p}wechat:access_token` (string): the cached WeChat access token, TTL from its expiry.
 
-The conversation hash also holds `script` (hans/hant), `handoff` (the hand-off state) and,
-for WeChat, `wechat_buttons` (the last turn's button titles, so a typed title acts as a tap).
+The conversation hash also holds `script` (hans/hant), `handoff` (the hand-off state), the
+channel address (`chat_type`, `username`, `display_name` on Telegram; `openid`, `app_id` on
+WeChat) and `wechat_buttons` (the last turn's button titles, so a typed title acts as a tap).
 """
 
 from __future__ import annotations
