@@ -56,6 +56,15 @@ _NUMBER = re.compile(
 )
 # A number followed by these is a name, not a quantity: 中电科32所, 3+1.
 _NOT_QUANTITY = re.compile(r"^(所[^有以]|\+)")
+# Counts written in Chinese numerals: 三个千亿级产业, 四条科创融合线, 六大破冰行动,
+# 人才新政十六条, 连续两年. "一" is left out (一个/一批/一支 are articles, not counts),
+# as are ordinals (第二批) and set phrases (七位一体).
+_CN_COUNT = re.compile(
+    r"(?<![第\d一二两三四五六七八九十百千万])(?P<num>[二两三四五六七八九十百千]+)"
+    r"(?P<unit>个|家|项|件|条|场|批|类|位|名|次|届|大|年|所)(?!一体)"
+)
+_CN_VALUES = {"二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_SCALES = {"十": 10, "百": 100, "千": 1000}
 # Unit families used when a question asks for a kind of number.
 UNIT_FAMILY = {
     "亿元": "元",
@@ -67,6 +76,7 @@ UNIT_FAMILY = {
     "名": "人",
     "人": "人",
     "％": "%",
+    "大": "个",  # 三大先导产业, 六大破冰行动
 }
 
 
@@ -78,7 +88,27 @@ def find_numbers(text: str) -> tuple[Number, ...]:
         if unit == "所" or _NOT_QUANTITY.match(text[match.end("num") :]):
             continue
         found.append(Number(match.group().strip(), float(match.group("num")), unit_family(unit)))
+    for match in _CN_COUNT.finditer(text):
+        value = chinese_number(match.group("num"))
+        if value:
+            found.append(Number(match.group(), float(value), unit_family(match.group("unit"))))
     return tuple(found)
+
+
+def chinese_number(text: str) -> int | None:
+    """二 -> 2, 十六 -> 16, 二十三 -> 23, 千 -> 1000; None for malformed numerals."""
+    total, digit = 0, None
+    for ch in text:
+        if ch in _CN_VALUES:
+            if digit is not None:
+                return None  # "三四" is a range or a typo, not a number
+            digit = _CN_VALUES[ch]
+        elif ch in _CN_SCALES:
+            total += (1 if digit is None else digit) * _CN_SCALES[ch]
+            digit = None
+        else:
+            return None
+    return total + (digit or 0)
 
 
 def unit_family(unit: str) -> str:

@@ -13,9 +13,13 @@ from bot.facts.spans import Tracked
 MAX_FACTS = 3
 # A further fact joins the answer only if it scores close to the best one.
 COMPANION_RATIO = 0.75
-# Facts longer than this are trimmed to the clauses around the matched terms.
+# Facts longer than this are trimmed to the clauses that matter: from the first to
+# the last clause holding a matched term or an answer (the number asked for).
 MAX_SNIPPET = 90
 MIN_SNIPPET = 30
+# Facts are sentences: if what must be kept is most of the sentence anyway, the
+# whole sentence is clearer than a fragment.
+KEEP_WHOLE = 0.7
 # Two facts sharing this share of character bigrams say the same thing.
 DUPLICATE_OVERLAP = 0.6
 _CLAUSE_END = re.compile(r"(?<=[，；：])")
@@ -23,7 +27,9 @@ _CONNECTIVE = re.compile(
     r"^(此外|同时|其中|另外|与此同时|比如|例如|总之|而且|并且|因此|所以)[，、]?"
 )
 _TERMINAL = "。！？"
-_LEAD_IN = re.compile(r"^(通过|依托|围绕|按照|结合|为了|根据|基于|随着|对|在|以|从|为)")
+_LEAD_IN = re.compile(
+    r"^(通过|依托|围绕|按照|结合|为了|根据|基于|随着|聚焦|针对|面向|立足|对|在|以|从|为)"
+)
 
 
 def compose_answer(hits: Sequence[Hit], *, script: Script = "hans") -> Answer:
@@ -80,11 +86,11 @@ def _bigrams(text: str) -> set[str]:
 
 
 def snippet(hit: Hit) -> str:
-    """The fact, or for long facts the clauses around the matched terms, as a full sentence."""
+    """The fact, or for long facts the clauses that matter, as a full sentence."""
     fact = hit.fact
     text = fact.text
     if len(text) > MAX_SNIPPET:
-        text = _trim(text, hit.matched)
+        text = _trim(text, hit.matched, hit.answers)
     text = _CONNECTIVE.sub("", text)
     text = _balance_quotes(text)
     text = text.rstrip("，；：、")
@@ -96,27 +102,20 @@ def snippet(hit: Hit) -> str:
     return text
 
 
-def _trim(text: str, matched: Sequence[str]) -> str:
+def _trim(text: str, matched: Sequence[str], answers: Sequence[str] = ()) -> str:
+    """Keep every clause from the first to the last one that holds a matched term or an
+    answer; a lead-in clause ("通过……，", "聚焦“六大破冰行动”，") keeps its main clause."""
     clauses = [c for c in _CLAUSE_END.split(text) if c]
     terms = [t for t in matched if t]
-
-    def weight(clause: str) -> int:
-        return sum(len(t) for t in terms if t in clause.lower())
-
-    weights = [weight(c) for c in clauses]
-    best = max(range(len(clauses)), key=lambda i: (weights[i], -i))
-    start = end = best
-    # Grow over neighbouring clauses that also match, then to a readable length.
-    while (
-        end + 1 < len(clauses)
-        and weights[end + 1]
-        and _size(clauses, start, end + 1) <= MAX_SNIPPET
-    ):
-        end += 1
-    while start > 0 and weights[start - 1] and _size(clauses, start - 1, end) <= MAX_SNIPPET:
-        start -= 1
-    # A window that opens with a lead-in ("通过……等政策，") needs its main clause.
-    if _LEAD_IN.match(clauses[start]) and end + 1 < len(clauses):
+    needed = [
+        i
+        for i, clause in enumerate(clauses)
+        if any(t in clause.lower() for t in terms) or any(a in clause for a in answers if a)
+    ]
+    if not needed:
+        return text
+    start, end = min(needed), max(needed)
+    while end + 1 < len(clauses) and _LEAD_IN.match(clauses[end]):
         end += 1
     while _size(clauses, start, end) < MIN_SNIPPET:
         if end + 1 < len(clauses) and _size(clauses, start, end + 1) <= MAX_SNIPPET:
@@ -125,6 +124,8 @@ def _trim(text: str, matched: Sequence[str]) -> str:
             start -= 1
         else:
             break
+    if _size(clauses, start, end) >= KEEP_WHOLE * len(text):
+        return text
     return "".join(clauses[start : end + 1])
 
 

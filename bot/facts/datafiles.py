@@ -13,6 +13,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 ENTITIES_PATH = DATA_DIR / "entities.yml"
 TOPICS_PATH = DATA_DIR / "topics.yml"
 QUERY_PATH = DATA_DIR / "query.yml"
+SCRIPT_PATH = DATA_DIR / "script.yml"
 REPAIRS_DIR = DATA_DIR / "repairs"
 DOMAIN_DICT_PATH = DATA_DIR / "jieba" / "domain.txt"
 

@@ -109,9 +109,15 @@ class FactStore:
         """The best facts for a question, or [] when the sources do not cover it.
 
         ``topic`` (talent|funding|park|permit|industry; "none"/None for no preference)
-        and ``region`` (a region name or synonym, any script) boost matching facts.
-        A region the sources do not cover returns []. ``min_confidence`` overrides
-        the calibrated threshold (the benchmark sweeps it; callers should not).
+        boosts matching facts. ``region`` (a region name or synonym, any script)
+        restricts the answer to that region's top-level area (嘉定区 with its parts,
+        or 南湖区) and boosts facts inside the region itself; regions named in the
+        question do the same. [] when: the region is not one the sources cover; the
+        question names another place (闵行区, 浙江省, 杭州) and none of ours; it asks
+        for an amount and no matching fact states one in a fitting unit; it asks for
+        contact details (never in the cleaned sources); or nothing is confident
+        enough. ``min_confidence`` overrides the calibrated threshold (the benchmark
+        sweeps it; callers should not).
         """
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
@@ -123,19 +129,36 @@ class FactStore:
             if scope is None:
                 return []
         query = self._analyser.analyse(text)
-        if not query.groups or not self._facts:
+        if not query.groups or not self._facts or query.unavailable:
             return []
         scorer = self._scorer
-        if scope is None and not query.regions and any(map(scorer.is_elsewhere, query.groups)):
-            return []  # "杭州的人才补贴": about a place the sources do not cover
+        if not query.own_regions and query.other_areas:
+            return []  # "闵行区的人才政策", "浙江省的高企奖励": another district or province
+        if scope is None and not query.own_regions and any(map(scorer.is_elsewhere, query.groups)):
+            return []  # "杭州未来科技城的补贴": a place the sources never mention
         base = scorer.bm25(query)
         candidates = np.flatnonzero(base > 0)
         confidence = scorer.coverage(query)[candidates]
         keep = confidence >= min_confidence
+        regions = (scope,) if scope else query.own_regions
+        areas = {self._table.ancestors(r)[-1] for r in (*regions, *query.own_regions)}
+        if areas:
+            # A 南湖区 fact never answers a 嘉定 question, and the other way round.
+            keep &= scorer.in_areas(areas)[candidates]
+        for group in query.groups:
+            if group.head in query.required:
+                keep &= scorer.covers(group)[candidates]
+        answers: dict[int, tuple[str, ...]] = {}
+        if query.amount_units is not None:
+            # "多少钱" needs a sum of money, "比例/利率" a percentage: a fact naming the
+            # programme without one cannot answer.
+            for j, i in enumerate(candidates):
+                if keep[j]:
+                    answers[int(i)] = scorer.amounts(int(i), query.amount_units)
+                    keep[j] = bool(answers[int(i)])
         candidates, confidence = candidates[keep], confidence[keep]
         if not candidates.size:
             return []
-        regions = (scope,) if scope else query.regions
         scores = base[candidates] * confidence**COVERAGE_POWER
         scores *= scorer.boosts(query, list(candidates), topic, regions)
         order = sorted(range(len(candidates)), key=lambda j: (-scores[j], candidates[j]))[:k]
@@ -145,6 +168,7 @@ class FactStore:
                 round(float(scores[j]), 6),
                 round(float(confidence[j]), 4),
                 scorer.matched(query, int(candidates[j])),
+                answers.get(int(candidates[j]), ()),
             )
             for j in order
         ]

@@ -67,13 +67,17 @@ class Hit:
 
     ``score`` is the ranking score (BM25 plus boosts); ``confidence`` (0-1) is the
     share of the question's informative terms that the fact covers, which is what
-    the "not in my sources" threshold is applied to.
+    the "not in my sources" threshold is applied to. ``matched`` are the question's
+    terms found in the fact; ``answers`` the fact's own words that answer what the
+    question asks for (the numbers in the unit asked for: "7家" for 几个孵化器), which
+    a trimmed snippet must keep.
     """
 
     fact: Fact
     score: float
     confidence: float
     matched: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,13 @@ def _tokenizer(domain_dict: Path) -> jieba.Tokenizer:
     return tokenizer
 
 
+@cache
+def domain_terms(domain_dict: Path = DOMAIN_DICT_PATH) -> frozenset[str]:
+    """The words of the domain dictionary (first column of each line)."""
+    lines = domain_dict.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.split()[0].lower() for line in lines if line.strip())
+
+
 def full_tokenizer(domain_dict: Path = DOMAIN_DICT_PATH) -> jieba.Tokenizer:
     """jieba's default dictionary plus the domain dictionary (loaded once per process)."""
     with _lock:
@@ -89,8 +96,12 @@ class Segmenter:
 
     def spans(self, text: str) -> list[tuple[str, int, int]]:
         """Plain segmentation with character offsets."""
+        return self.keep_spans(self._jieba.tokenize(text))
+
+    def keep_spans(self, spans: Iterable[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+        """Lower-cased tokens of a segmentation, without stopwords and punctuation."""
         out = []
-        for word, start, end in self._jieba.tokenize(text):
+        for word, start, end in spans:
             token = word.strip().lower()
             if self._wanted(token):
                 out.append((token, start, end))
@@ -103,6 +114,10 @@ class Segmenter:
     def is_word(self, word: str) -> bool:
         """Whether ``word`` is in jieba's dictionary (or the domain dictionary)."""
         return bool(self._jieba.FREQ.get(word))
+
+    def is_domain_term(self, word: str) -> bool:
+        """Whether ``word`` is in the domain dictionary (data/jieba/domain.txt)."""
+        return word.lower() in domain_terms(self._domain_dict)
 
     def subwords(self, word: str) -> list[str]:
         """Dictionary words of two or more characters strictly inside ``word``."""
@@ -120,8 +135,12 @@ class Segmenter:
 
         Words jieba does not know (HMM coinages such as "我查") take their most
         common character's value, since they are usually a common character plus noise.
+        Domain-dictionary terms (人才公寓, 国际学校) are specialised vocabulary, as rare
+        as anything: their dictionary frequency only keeps them whole.
         """
         tokenizer = self._jieba
+        if self.is_domain_term(word):
+            return math.log(float(tokenizer.total))
         total = float(tokenizer.total)
         freq = tokenizer.FREQ.get(word) or 0
         if freq:
@@ -131,7 +150,15 @@ class Segmenter:
         return math.log(total / max(known)) if known else math.log(total)
 
     def _wanted(self, token: str) -> bool:
-        return bool(token) and bool(_WORDISH.search(token)) and token not in self.stopwords
+        if not token or not _WORDISH.search(token) or token in self.stopwords:
+            return False
+        # A coinage of jieba's HMM glued from function words ("能办" = 能 + 办) is
+        # not a content word.
+        return not (
+            len(token) > 1
+            and all(ch in self.stopwords for ch in token)
+            and not self._jieba.FREQ.get(token)
+        )
 
     def _keep(self, tokens: Iterable[str]) -> list[str]:
         return [t for t in (tok.strip().lower() for tok in tokens) if self._wanted(t)]

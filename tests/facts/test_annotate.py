@@ -119,3 +119,26 @@ def test_domain_dictionary_is_one_file_in_userdict_format() -> None:
         assert re.fullmatch(r"\S+ \d+ [a-z]+", line), line
     words = _domain_words()
     assert len(words) == len(set(words))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("一是布局三个产业空间板块", [("三个", 3.0, "个")]),
+        ("发布人才新政十六条", [("十六条", 16.0, "条")]),
+        ("连续两年考核居全省第一梯队", [("两年", 2.0, "年")]),
+        ("深入实施六大破冰行动", [("六大", 6.0, "个")]),
+        ("打造二十三家孵化器", [("二十三家", 23.0, "家")]),
+    ],
+)
+def test_chinese_numeral_counts_are_numbers(
+    text: str, expected: list[tuple[str, float, str]]
+) -> None:
+    assert [(n.text, n.value, n.unit) for n in find_numbers(text)] == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["一院一园模式", "入列省第二批名单", "七位一体的创新生态", "嘉康园二期", "三四家企业"]
+)
+def test_articles_ordinals_and_set_phrases_are_not_counts(text: str) -> None:
+    assert find_numbers(text) == ()

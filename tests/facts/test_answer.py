@@ -6,7 +6,7 @@ import dataclasses
 
 import yaml
 
-from bot.facts import Answer, FactStore, Hit, compose_answer
+from bot.facts import Answer, Fact, FactStore, Hit, compose_answer
 from bot.facts.answer import MAX_SNIPPET, citation, is_duplicate, snippet
 from bot.facts.models import Script
 from bot.facts.script import detect_script, to_simplified
@@ -97,3 +97,45 @@ def test_answers_to_benchmark_questions_contain_no_furniture(store: FactStore) -
             text = compose_answer(store.search(item["question"]), script=script).text
             body = to_simplified(text.split("\n")[0])
             assert not [m for m in FURNITURE_MARKERS if m in body], item["id"]
+
+
+def _fact_with(store: FactStore, needle: str) -> Fact:
+    return next(f for f in store.facts if needle in f.text)
+
+
+def test_trimming_keeps_every_clause_from_the_first_to_the_last_match(store: FactStore) -> None:
+    fact = _fact_with(store, "最佳实践案例")  # 科融保 early, 做法 …最佳实践案例 at the end
+    assert len(fact.text) > MAX_SNIPPET
+    text = snippet(Hit(fact, 1.0, 1.0, ("科融保", "做法")))
+    assert "科融保" in text
+    assert "最佳实践案例" in text
+    assert text.endswith("。")
+
+
+def test_trimming_keeps_the_number_the_question_asks_for(store: FactStore) -> None:
+    fact = _fact_with(store, "孵化器7家")
+    text = snippet(Hit(fact, 1.0, 1.0, ("一院一园",), ("7家",)))
+    assert "一院一园" in text
+    assert "7家" in text
+
+
+def test_a_lead_in_clause_keeps_what_it_leads_to(store: FactStore) -> None:
+    fact = _fact_with(store, "惠企政策获得感")  # 聚焦“六大破冰行动”，从提升惠企政策获得感…
+    text = snippet(Hit(fact, 1.0, 1.0, ("六大破冰行动",)))
+    assert "六大破冰行动" in text
+    assert "惠企政策获得感" in text
+
+
+def test_trimming_that_would_keep_most_of_a_sentence_keeps_all_of_it(store: FactStore) -> None:
+    fact = _fact_with(store, "347.7亿元")
+    assert len(fact.text) > MAX_SNIPPET
+    assert snippet(Hit(fact, 1.0, 1.0, ("微电子",))) == fact.text
+
+
+def test_answers_keep_what_the_question_asks_for(store: FactStore) -> None:
+    for question, needle in [
+        ("科融保的做法拿过什么荣誉", "最佳实践案例"),
+        ("南湖一院一园模式建了几个孵化器", "7家"),
+        ("菊中板块定位是啥", "院地合作成果转化"),
+    ]:
+        assert needle in compose_answer(store.search(question)).text, question

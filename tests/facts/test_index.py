@@ -7,7 +7,7 @@ import yaml
 
 from bot.facts import FactNotFoundError, FactStore, QueryError
 from bot.facts.models import TOPICS
-from bot.facts.scoring import NUMBER_BOOST, REGION_BOOST, REGION_MISMATCH, TOPIC_BOOST, UNIT_BOOST
+from bot.facts.scoring import NUMBER_BOOST, REGION_BOOST, TOPIC_BOOST, UNIT_BOOST
 
 from .conftest import ROOT
 
@@ -77,16 +77,19 @@ def test_topic_boost_multiplies_matching_facts(store: FactStore) -> None:
         assert boosted[fact_id] == pytest.approx(score * factor, rel=1e-4)
 
 
-def test_region_boost_covers_child_regions(store: FactStore) -> None:
+def test_region_boost_covers_child_regions_and_other_areas_are_filtered(
+    store: FactStore,
+) -> None:
     question = "科研人员和院士"
     plain = _scores(store, question)
     boosted = _scores(store, question, region="嘉定")
     regions = {store.get(fact_id).region for fact_id in plain}
     assert {"菊园新区", "南湖区"} <= regions
     for fact_id, score in plain.items():
-        region = store.get(fact_id).region
-        factor = REGION_MISMATCH if region == "南湖区" else REGION_BOOST
-        assert boosted[fact_id] == pytest.approx(score * factor, rel=1e-4)
+        if store.get(fact_id).region == "南湖区":
+            assert fact_id not in boosted  # another top-level area: filtered, not demoted
+        else:
+            assert boosted[fact_id] == pytest.approx(score * REGION_BOOST, rel=1e-4)
 
 
 def test_region_changes_which_fact_wins(store: FactStore) -> None:
@@ -97,16 +100,21 @@ def test_region_changes_which_fact_wins(store: FactStore) -> None:
 
 
 def test_number_questions_boost_facts_with_numbers(store: FactStore) -> None:
-    # "多少家" adds no search terms, only the number cue, so BM25 is unchanged.
+    # "多少家" adds no search terms, only the number cue, so BM25 is unchanged; facts
+    # without a count (家 or 个) cannot answer it and are left out.
     plain = _scores(store, "南湖区微电子企业")
     numeric = _scores(store, "南湖区微电子企业有多少家")
-    assert plain.keys() == numeric.keys()
-    for fact_id, score in plain.items():
+    counted = {
+        fact_id
+        for fact_id in plain
+        if any(n.unit in ("家", "个") for n in store.get(fact_id).numbers)
+    }
+    assert counted
+    assert numeric.keys() == counted
+    for fact_id, score in numeric.items():
         fact = store.get(fact_id)
-        factor = 1.0
-        if fact.numbers:
-            factor = NUMBER_BOOST * (UNIT_BOOST if any(n.unit == "家" for n in fact.numbers) else 1)
-        assert numeric[fact_id] / score == pytest.approx(factor, rel=1e-4), fact_id
+        factor = NUMBER_BOOST * (UNIT_BOOST if any(n.unit == "家" for n in fact.numbers) else 1)
+        assert score / plain[fact_id] == pytest.approx(factor, rel=1e-4), fact_id
     [best, *_] = store.search("南湖区微电子企业有多少家")
     assert "265家" in best.fact.text
 
