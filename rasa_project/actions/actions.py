@@ -128,7 +128,7 @@ class ActionClarify(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
-        if tracker.get_slot("topic") and context.is_elliptical(text, _surfaces(tracker)):
+        if tracker.get_slot("topic") and context.is_follow_up(text, _surfaces(tracker)):
             return answer(dispatcher, tracker)
         count = float(tracker.get_slot("fallback_count") or 0.0) + 1
         offered = count >= 2

@@ -17,6 +17,9 @@ TOPIC_BY_INTENT = {
 # Pronouns that point back at something named earlier ("它一期的入驻率是多少").
 _ANAPHORA = re.compile(r"它|其|该|这个|那个|这家|那家|这里|那里|那边")
 # What is left of an elliptical follow-up ("那南湖区呢？") once entities are removed.
+# "那…呢" / "那么…" opens a follow-up about another aspect of what was just discussed.
+_CONTINUES = re.compile(r"^(那么|那)")
+MAX_ASPECT = 8
 _ELLIPSIS_FILLER = re.compile(r"[那么呢吗呀啊的和与及还有又是请问再说说看一下\s，,。.？?！!、]+")
 
 
@@ -40,10 +43,24 @@ def strip_mentions(text: str, surfaces: list[str]) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _rest(text: str, surfaces: list[str]) -> str:
+    return _ELLIPSIS_FILLER.sub("", strip_mentions(text, surfaces))
+
+
 def is_elliptical(text: str, surfaces: list[str]) -> bool:
     """True for follow-ups that only name a new entity, like "那南湖区呢？"."""
-    rest = _ELLIPSIS_FILLER.sub("", strip_mentions(text, surfaces))
-    return bool(surfaces) and not rest
+    return bool(surfaces) and not _rest(text, surfaces)
+
+
+def asks_about_more(text: str, surfaces: list[str]) -> bool:
+    """True for short follow-ups about another aspect of the same thing, like "那规模呢？"."""
+    rest = _rest(text, surfaces)
+    return not surfaces and bool(_CONTINUES.match(text.strip())) and 0 < len(rest) <= MAX_ASPECT
+
+
+def is_follow_up(text: str, surfaces: list[str]) -> bool:
+    """Either kind of elliptical follow-up (they inherit the topic as well as the slots)."""
+    return is_elliptical(text, surfaces) or asks_about_more(text, surfaces)
 
 
 def resolve(
@@ -55,12 +72,13 @@ def resolve(
 ) -> Context:
     """Combine this message with earlier slots; only follow-ups inherit them."""
     elliptical = is_elliptical(text, surfaces)
+    aspect = asks_about_more(text, surfaces)
     anaphoric = bool(_ANAPHORA.search(text))
-    follow_up = elliptical or anaphoric
+    follow_up = elliptical or aspect or anaphoric
 
     topic = TOPIC_BY_INTENT.get(intent or "")
-    if elliptical and slots.get("topic"):
-        # "那南湖区呢？" carries no topic of its own, whatever the classifier guessed.
+    if (elliptical or aspect) and slots.get("topic"):
+        # "那南湖区呢？" / "那规模呢？" carry no topic of their own, whatever NLU guessed.
         topic = slots.get("topic")
 
     def pick(name: str) -> str | None:
@@ -70,7 +88,12 @@ def resolve(
 
     region, park, industry = pick("region"), pick("park"), pick("industry")
     question = strip_mentions(text, surfaces)
-    base = (slots.get("question") or question) if elliptical else question
+    if elliptical:
+        base = slots.get("question") or question
+    elif aspect:
+        base = f"{slots.get('question') or ''} {_rest(text, surfaces)}".strip()
+    else:
+        base = question
     named = [v for v in (park, industry, region) if v]
     query = " ".join([*named, base]).strip()
     return Context(

@@ -55,3 +55,17 @@ def test_entities_in_the_message_win_over_slots() -> None:
     )
     assert ctx.region == "嘉定工业区"
     assert ctx.park == "嘉康园"
+
+
+def test_short_follow_up_about_another_aspect_keeps_the_subject() -> None:
+    earlier = {**EARLIER, "topic": "funding", "question": "有没有创业投资引导基金"}
+    ctx = resolve("那规模呢？", "ask_park", {}, [], earlier)
+    assert ctx.topic == "funding"
+    assert ctx.region == "嘉定区"
+    assert ctx.query == "嘉定区 有没有创业投资引导基金 规模"
+
+
+def test_a_full_new_question_starting_with_na_is_not_an_aspect_follow_up() -> None:
+    ctx = resolve("那嘉定工业区的生物医药产业占比是多少", "ask_industry", {}, [], EARLIER)
+    assert ctx.topic == "industry"
+    assert ctx.region is None
