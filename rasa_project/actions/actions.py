@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -22,6 +23,8 @@ from actions.store import fact_store
 from bot.facts import compose_answer
 
 DomainDict = dict[str, Any]
+MIN_QUESTION_CHARS = 8
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 RESET = [SlotSet("fallback_count", 0.0), SlotSet("handoff_offered", False)]
 
 
@@ -118,8 +121,13 @@ class ActionReply(Action):
         return list(RESET)
 
 
+def _is_substantive(text: str) -> bool:
+    """A real question (enough Chinese to search on), not "嗯嗯" or keyboard mashing."""
+    return len(_HAN.findall(text)) >= MIN_QUESTION_CHARS
+
+
 class ActionClarify(Action):
-    """Low confidence: answer elliptical follow-ups, else clarify, then offer a human."""
+    """Low confidence: follow-ups and real questions go to the fact store, else clarify."""
 
     def name(self) -> str:
         return "action_clarify"
@@ -129,6 +137,10 @@ class ActionClarify(Action):
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
         if tracker.get_slot("topic") and context.is_follow_up(text, _surfaces(tracker)):
+            return answer(dispatcher, tracker)
+        if _is_substantive(text):
+            # NLU cannot tell the topic, but the question is real: the fact store answers
+            # without a topic filter, or the reply says plainly that the sources are silent.
             return answer(dispatcher, tracker)
         count = float(tracker.get_slot("fallback_count") or 0.0) + 1
         offered = count >= 2

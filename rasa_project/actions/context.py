@@ -17,10 +17,12 @@ TOPIC_BY_INTENT = {
 # Pronouns that point back at something named earlier ("它一期的入驻率是多少").
 _ANAPHORA = re.compile(r"它|其|该|这个|那个|这家|那家|这里|那里|那边")
 # What is left of an elliptical follow-up ("那南湖区呢？") once entities are removed.
-# "那…呢" / "那么…" opens a follow-up about another aspect of what was just discussed.
-_CONTINUES = re.compile(r"^(那么|那)")
+# "那…呢" / "那么…" / "…呢？" asks about another aspect of what was just discussed.
+_CONTINUES = re.compile(r"^(那么|那)|呢[？?]*$")
 MAX_ASPECT = 8
-_ELLIPSIS_FILLER = re.compile(r"[那么呢吗呀啊的和与及还有又是请问再说说看一下\s，,。.？?！!、]+")
+_ELLIPSIS_FILLER = re.compile(
+    r"(?:那么|那|呢|吗|呀|啊|的|和|与|及|还有|又|是|请问|再|说说|看看|一下|[\s，,。.？?！!、])+"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,7 @@ def is_elliptical(text: str, surfaces: list[str]) -> bool:
 def asks_about_more(text: str, surfaces: list[str]) -> bool:
     """True for short follow-ups about another aspect of the same thing, like "那规模呢？"."""
     rest = _rest(text, surfaces)
-    return not surfaces and bool(_CONTINUES.match(text.strip())) and 0 < len(rest) <= MAX_ASPECT
+    return not surfaces and bool(_CONTINUES.search(text.strip())) and 0 < len(rest) <= MAX_ASPECT
 
 
 def is_follow_up(text: str, surfaces: list[str]) -> bool:

@@ -152,3 +152,22 @@ async def test_request_human_emits_the_handoff_event_with_its_payload(
     assert payload["handoff"] == {"reason": "request_human", "text": "我要找人工"}
     assert payload["sources"] == []
     assert slots_set(events)["fallback_count"] == 0.0
+
+
+async def test_low_confidence_real_question_goes_to_the_fact_store(
+    tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    t = tracker("菊园的科研技术人员规模大概多少人", "nlu_fallback", confidence=0.45)
+    await ActionClarify().run(dispatcher, t, domain)
+    assert "5300人" in texts(dispatcher)
+    assert meta(dispatcher)["sources"] == ["juyuan-science-district-2023"]
+
+
+async def test_low_confidence_question_the_sources_cannot_answer_says_so(
+    tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    t = tracker("南湖区工业用电多少钱一度啊", "nlu_fallback", confidence=0.45)
+    events = await ActionClarify().run(dispatcher, t, domain)
+    assert "资料来源中没有" in texts(dispatcher)
+    assert meta(dispatcher)["sources"] == []
+    assert slots_set(events)["fallback_count"] == 0.0

@@ -69,3 +69,10 @@ def test_a_full_new_question_starting_with_na_is_not_an_aspect_follow_up() -> No
     ctx = resolve("那嘉定工业区的生物医药产业占比是多少", "ask_industry", {}, [], EARLIER)
     assert ctx.topic == "industry"
     assert ctx.region is None
+
+
+def test_bare_aspect_ending_in_ne_is_a_follow_up() -> None:
+    earlier = {**EARLIER, "topic": "park", "park": "嘉康园", "question": "二期入驻率是多少"}
+    ctx = resolve("一期呢", "nlu_fallback", {}, [], earlier)
+    assert ctx.park == "嘉康园"
+    assert ctx.query == "嘉康园 嘉定区 二期入驻率是多少 一期"
