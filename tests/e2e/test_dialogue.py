@@ -62,11 +62,12 @@ async def test_request_for_a_human_is_escalated(stack: Stack) -> None:
 
 
 async def test_two_fallbacks_offer_a_human(stack: Stack) -> None:
-    # The same keyboard mashing the Rasa story tests pin as nlu_fallback.
-    first = await ask(stack.bot_url, "dlg-fallback", "asdkjh qwe")
+    # Nonsense the current model scores below the fallback threshold; much other nonsense
+    # is (over)confidently classified, a known NLU gap (docs/nlu-tuning.md).
+    first = await ask(stack.bot_url, "dlg-fallback", "呃呃呃呃")
     assert first["intent"]["name"] == "nlu_fallback"
     assert "/request_human" in button_payloads(first)
-    second = await ask(stack.bot_url, "dlg-fallback", "zzxv bnm")
+    second = await ask(stack.bot_url, "dlg-fallback", "布拉布拉")
     assert "要不要为您转接人工客服" in reply_text(second)
     third = await ask(stack.bot_url, "dlg-fallback", "好的")
     assert third["escalated"] is True
