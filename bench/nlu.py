@@ -46,7 +46,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -67,6 +66,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.pipeline import Pipeline, make_pipeline
+
+from bot.launcher import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ROOT / "rasa_project"
@@ -450,14 +451,6 @@ def evaluate_model(model: Path, holdout: Path, out: Path, logs: Path) -> float:
 
 
 # ---------------------------------------------------------------- serving
-
-
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
