@@ -8,6 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.auxil.fake_rasa import FakeRasa
+
 TOPICS = [
     {"title": "人才", "payload": "/ask_talent"},
     {"title": "资金", "payload": "/ask_funding"},
@@ -29,26 +31,19 @@ SCRIPT: dict[str, list[dict[str, Any]]] = {
 
 
 @dataclass
-class ScriptedRasa:
-    """Answers scripted messages from `script` (after `delays`), echoes anything else."""
+class ScriptedRasa(FakeRasa):
+    """Answers scripted messages from `script` (after `delays`), echoes anything else.
+
+    Routes, `/version` and tracker resets are FakeRasa's; only the webhook differs.
+    """
 
     script: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: dict(SCRIPT))
-    received: list[dict[str, Any]] = field(default_factory=list)
-    resets: list[str] = field(default_factory=list)
     delays: dict[str, float] = field(default_factory=dict)
 
     @property
     def messages(self) -> list[str]:
         """The message texts Rasa received, in order."""
         return [str(body["message"]) for body in self.received]
-
-    def app(self) -> web.Application:
-        """The aiohttp app to serve."""
-        app = web.Application()
-        app.router.add_post("/webhooks/rest/webhook", self._webhook)
-        app.router.add_get("/version", self._version)
-        app.router.add_put("/conversations/{sender}/tracker/events", self._replace_events)
-        return app
 
     async def _webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -60,10 +55,3 @@ class ScriptedRasa:
         if replies is None:
             replies = [{"text": f"echo: {message}", "buttons": TOPICS[:1]}]
         return web.json_response([{"recipient_id": body["sender"], **r} for r in replies])
-
-    async def _version(self, _: web.Request) -> web.Response:
-        return web.json_response({"version": "3.6.21"})
-
-    async def _replace_events(self, request: web.Request) -> web.Response:
-        self.resets.append(request.match_info["sender"])
-        return web.json_response({"sender_id": request.match_info["sender"], "events": []})
