@@ -180,12 +180,8 @@ def rules_from_data(data: dict[str, Any], path: Path) -> QueryRules:
             string_list(data.get("definition_markers"), path=path, what="definition_markers")
         ),
         other_areas=frozenset(string_list(data.get("other_areas"), path=path, what="other_areas")),
-        area_suffixes=tuple(
-            sorted(
-                string_list(data.get("area_suffixes"), path=path, what="area_suffixes"),
-                key=len,
-                reverse=True,
-            )
+        area_suffixes=_longest_first(
+            string_list(data.get("area_suffixes"), path=path, what="area_suffixes")
         ),
         expansions={
             k.lower(): frozenset(w.lower() for w in v)
@@ -193,12 +189,8 @@ def rules_from_data(data: dict[str, Any], path: Path) -> QueryRules:
         },
         quantity=_quantity_rules(data.get("quantity"), path),
         unavailable=tuple(string_list(data.get("unavailable"), path=path, what="unavailable")),
-        requirement_cues=tuple(
-            sorted(
-                string_list(data.get("requirement_cues"), path=path, what="requirement_cues"),
-                key=len,
-                reverse=True,
-            )
+        requirement_cues=_longest_first(
+            string_list(data.get("requirement_cues"), path=path, what="requirement_cues")
         ),
         requirement_skip=frozenset(
             string_list(data.get("requirement_skip"), path=path, what="requirement_skip")
@@ -227,6 +219,11 @@ def _word_lists(value: Any, path: Path, what: str) -> dict[str, tuple[str, ...]]
         k: tuple(string_list(v, path=path, what=f"{what}: {k}"))
         for k, v in _mapping(value, path, what).items()
     }
+
+
+def _longest_first(words: list[str]) -> tuple[str, ...]:
+    """Longest first, so alternations built from them prefer the longest match."""
+    return tuple(sorted(words, key=len, reverse=True))
 
 
 def _quantity_rules(value: Any, path: Path) -> QuantityRules:
