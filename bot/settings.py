@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_passive_reply_s: Annotated[float, Field(gt=0, lt=5)] = 4.5
 
+    # Service desk: agents as `name:role:sha256(token)` entries (role agent or admin), comma
+    # separated; `bizbot desk token NAME` makes one. No agents means the console is off.
+    desk_agents: str = ""
+    desk_hours: str = "mon-fri 09:00-18:00"
+    desk_timezone: str = "Asia/Shanghai"
+    desk_transcript_turns: Annotated[int, Field(ge=1, le=200)] = 20
+    desk_retention_days: Annotated[int, Field(ge=1)] = 90
+    desk_delivery_attempts: Annotated[int, Field(ge=1, le=50)] = 5
+    desk_delivery_retry_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    desk_cookie_secure: bool | None = None
+    desk_telegram_chat_id: str | None = None
+
     # Fact store
     seeds_dir: Path = ROOT / "seeds"
     facts_dir: Path = ROOT / "var" / "facts"
@@ -68,6 +80,8 @@ class Settings(BaseSettings):
         "wechat_app_id",
         "wechat_app_secret",
         "wechat_encoding_aes_key",
+        "desk_cookie_secure",
+        "desk_telegram_chat_id",
         mode="before",
     )
     @classmethod

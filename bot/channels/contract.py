@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from bot.clients.rasa import Turn
 
-Sender = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+SENDER_MAX = 128
+Sender = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SENDER_MAX)
+]
 
 
 class ChatRequest(BaseModel):

@@ -21,7 +21,7 @@ from typing import Any, TypeAlias
 from aiohttp import web
 from telegram import Bot, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -37,8 +37,9 @@ from telegram.ext import (
 from bot.channels import telegram_render as render
 from bot.chat import HUMAN_PAYLOAD, ChatService, notice
 from bot.clients.rasa import Button, Reply, Turn
+from bot.desk.errors import DeliveryRejectedError, DeliveryRetryableError
 from bot.errors import error_response
-from bot.keys import CHAT, CONVERSATIONS, REDIS, SETTINGS
+from bot.keys import CHAT, CONVERSATIONS, REDIS, SENDERS, SETTINGS
 from bot.settings import Settings
 from bot.state.conversations import ConversationId
 from bot.state.dedupe import first_sighting
@@ -206,12 +207,30 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await application.start()
         mode = "webhook" if settings.telegram_webhook_url else "polling"
         log.info("Telegram channel running as @%s (%s)", application.bot.username, mode)
+
+        async def send(chat_id: str, text: str) -> None:
+            await deliver(application.bot, chat_id, text)
+
+        app[SENDERS]["telegram"] = send
         try:
             yield
         finally:
+            app[SENDERS].pop("telegram", None)
             if application.updater and application.updater.running:
                 await application.updater.stop()
             await application.stop()
+
+
+async def deliver(bot: Bot, chat_id: str, text: str) -> None:
+    """Send a desk message (an agent's reply, a notice) to a chat, for the delivery worker."""
+    try:
+        for part, markup in render.messages(Reply(text=text)):
+            await bot.send_message(int(chat_id), part, reply_markup=markup)
+    except (Forbidden, BadRequest) as exc:
+        # Blocked by the user, or the chat is gone: retrying cannot help.
+        raise DeliveryRejectedError(f"Telegram refused the message: {exc.message}") from exc
+    except TelegramError as exc:
+        raise DeliveryRetryableError(f"Telegram failed: {exc.message}") from exc
 
 
 async def webhook(request: web.Request) -> web.Response:

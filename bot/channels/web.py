@@ -1,16 +1,19 @@
-"""Web chat: the page at `/` and the `POST /api/chat` contract."""
+"""Web chat: the page at `/`, the `POST /api/chat` contract and the pushed-message stream."""
 
 from __future__ import annotations
 
 import json
 from importlib import resources
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
-from bot.channels.contract import ChatRequest, turn_to_json
+from bot import sse
+from bot.channels.contract import SENDER_MAX, ChatRequest, turn_to_json
 from bot.errors import error_response
-from bot.keys import CHAT, SETTINGS
+from bot.keys import CHAT, REDIS, SETTINGS, WEB_INBOX
 from bot.state.conversations import ConversationId
 
 routes = web.RouteTableDef()
@@ -50,3 +53,25 @@ async def chat(request: web.Request) -> web.Response:
         )
     turn = await request.app[CHAT].handle(ConversationId("web", req.sender), req.text)
     return web.json_response(turn_to_json(turn), dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+@routes.get("/api/chat/events")
+async def events(request: web.Request) -> web.StreamResponse:
+    """Messages pushed to a web user (agent replies, desk notices) as Server-Sent Events."""
+    sender = request.query.get("sender", "").strip()
+    if not sender or len(sender) > SENDER_MAX:
+        return error_response(422, "invalid_fields", "Missing or invalid field(s): sender.")
+    inbox = request.app[WEB_INBOX]
+    redis = request.app[REDIS]
+    stream = inbox.stream(sender)
+    after = sse.start_id(request, default="")
+    if not after:
+        try:
+            after = await sse.latest_id(redis, stream)
+        except RedisError:
+            return error_response(503, "temporarily_unavailable", "Please try again shortly.")
+
+    def render(_: str, fields: dict[str, str]) -> tuple[str, dict[str, Any]]:
+        return "message", {"replies": [{"text": fields.get("text", ""), "buttons": []}]}
+
+    return await sse.respond(request, redis, stream, after, render)

@@ -32,9 +32,10 @@ from bot.channels.wechat_xml import (
     turn_text,
 )
 from bot.chat import BUSY_TEXT, ChatService
-from bot.clients.wechat_api import WeChatClient, WeChatError
+from bot.clients.wechat_api import WeChatApiError, WeChatClient, WeChatError
+from bot.desk.errors import DeliveryRejectedError, DeliveryRetryableError
 from bot.errors import error_response
-from bot.keys import CHAT, CONVERSATIONS, HTTP, REDIS, SETTINGS
+from bot.keys import CHAT, CONVERSATIONS, HTTP, REDIS, SENDERS, SETTINGS
 from bot.settings import Settings
 from bot.state.conversations import ConversationId, Conversations
 from bot.state.dedupe import DEDUPE_TTL_S, first_sighting
@@ -42,6 +43,7 @@ from bot.state.keys import Keys
 from bot.state.redis import StateError
 
 log = logging.getLogger(__name__)
+SYSTEM_BUSY = -1
 
 CHANNEL = "wechat"
 SUCCESS = "success"
@@ -289,6 +291,19 @@ class WeChatBridge:
 BRIDGE = web.AppKey("wechat_bridge", WeChatBridge)
 
 
+async def deliver(api: WeChatClient, openid: str, text: str) -> None:
+    """Send a desk message as a customer-service message, for the delivery worker."""
+    try:
+        await api.send_text(openid, text)
+    except WeChatApiError as exc:
+        # -1 is "system busy"; other codes (45015: the user has not written for 48 hours,
+        # 43004: unfollowed) will not change by retrying.
+        error = DeliveryRetryableError if exc.errcode == SYSTEM_BUSY else DeliveryRejectedError
+        raise error(f"WeChat refused the message (errcode {exc.errcode}: {exc.errmsg})") from exc
+    except WeChatError as exc:
+        raise DeliveryRetryableError(f"WeChat failed: {exc}") from exc
+
+
 def setup(app: web.Application) -> None:
     """Register the channel's routes and lifecycle on `app` when it is configured."""
     settings = app[SETTINGS]
@@ -309,7 +324,15 @@ def setup(app: web.Application) -> None:
             )
         bridge = WeChatBridge(settings, app[REDIS], app[CHAT], app[CONVERSATIONS], cipher, api)
         app[BRIDGE] = bridge
+        if api is not None:
+            client = api
+
+            async def send(openid: str, text: str) -> None:
+                await deliver(client, openid, text)
+
+            app[SENDERS]["wechat"] = send
         yield
+        app[SENDERS].pop("wechat", None)
         await bridge.close()
 
     async def verify(request: web.Request) -> web.Response:

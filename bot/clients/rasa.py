@@ -59,6 +59,7 @@ class Turn:
     entities: dict[str, str] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     escalated: bool = False
+    handoff_reason: str = ""
     events: list[str] = field(default_factory=list)
 
 
@@ -97,6 +98,9 @@ def _merge_meta(turn: Turn, meta: Mapping[str, Any]) -> None:
         if str(source) not in turn.sources:
             turn.sources.append(str(source))
     turn.escalated = turn.escalated or bool(meta.get("escalated"))
+    handoff = meta.get("handoff")
+    if isinstance(handoff, Mapping) and handoff.get("reason"):
+        turn.handoff_reason = str(handoff["reason"])
     turn.events.extend(str(e) for e in meta.get("events") or ())
 
 
@@ -131,6 +135,23 @@ class RasaClient:
         await self._request(
             "PUT", f"/conversations/{quote(sender, safe='')}/tracker/events", json=[], retry=True
         )
+
+    async def append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
+        """Append events to the conversation's tracker (Rasa's HTTP API)."""
+        await self._request(
+            "POST",
+            f"/conversations/{quote(sender, safe='')}/tracker/events",
+            json=events,
+            retry=True,
+        )
+
+    async def pause(self, sender: str) -> None:
+        """Pause the conversation: a human has it (`ConversationPaused`)."""
+        await self.append_events(sender, [{"event": "pause"}])
+
+    async def resume(self, sender: str) -> None:
+        """Give the conversation back to the bot (`ConversationResumed`)."""
+        await self.append_events(sender, [{"event": "resume"}])
 
     async def version(self) -> str:
         """Return Rasa's version (used by health checks)."""

@@ -123,6 +123,23 @@ class AgentDirectory:
         # Names only: hashes stay out of logs and tracebacks.
         return f"AgentDirectory({[agent.name for agent in self.agents]!r})"
 
+    def fingerprint(self, name: str) -> str | None:
+        """A value derived from the agent's current token hash, kept in their sessions.
+
+        Sessions check it on every request, so rotating or removing a token ends them.
+        """
+        for agent, digest in self._entries:
+            if agent.name == name:
+                return hashlib.sha256(f"session:{digest}".encode("ascii")).hexdigest()[:32]
+        return None
+
+    def by_fingerprint(self, name: str, fingerprint: str) -> Agent | None:
+        """The agent a session belongs to, or None when the token changed since login."""
+        current = self.fingerprint(name)
+        if current is None or not hmac.compare_digest(current.encode(), fingerprint.encode()):
+            return None
+        return next(agent for agent in self.agents if agent.name == name)
+
     def authenticate(self, token: str) -> Agent | None:
         """The agent whose token this is, or None; takes the same time whoever matches."""
         if not token:

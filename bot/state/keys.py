@@ -18,6 +18,29 @@ bot can share a Redis server with Rasa's tracker store (`rasa:` prefix) without 
 - `{p}wechat:delivered:{message_id}` (string): the delivery claim: whichever HTTP response or
   customer-service send sets it first delivers the answer, so it goes out exactly once.
 - `{p}wechat:access_token` (string): the cached WeChat access token, TTL from its expiry.
+- `{p}web:inbox:{chat_id}` (stream): messages pushed to a web-chat user outside a request
+  (agent replies, desk notices), read by the page over SSE. Same TTL as the conversation.
+
+Service desk (`bot/desk/`); tickets are kept until `/forget` or `DESK_RETENTION_DAYS`:
+- `{p}desk:seq` (string): the ticket number counter.
+- `{p}desk:ticket:{id}` (hash): one ticket: channel, chat id, display name, created, status,
+  assignee, trigger, transcript (JSON).
+- `{p}desk:ticket:{id}:events` (stream): the ticket's own events: user messages, agent
+  replies, delivery results, status changes.
+- `{p}desk:events` (stream, capped): every ticket event, for the console's live feed.
+- `{p}desk:queue` (sorted set): open (unclaimed) tickets by creation time: queue positions.
+- `{p}desk:tickets` (sorted set): every stored ticket by creation time: the console's list.
+- `{p}desk:user-tickets:{channel}:{chat_id}` (set): a user's tickets, for `/forget`.
+- `{p}desk:outbox` (stream, consumer group `delivery`): replies and notices to deliver to
+  users' channels; an entry is acknowledged only once delivered or given up as failed.
+- `{p}desk:idem:{ticket_id}:{key}` (string): an agent reply's idempotency key -> reply id,
+  24 h TTL, so a retried request does not send the reply twice.
+- `{p}desk:delivery:{delivery_id}` (hash): one delivery's state (pending, sending with a lease,
+  delivered, failed), attempts and last error; it is the delivery claim, so a redelivered
+  outbox entry is not sent twice. Kept as long as the ticket.
+- `{p}desk:session:{sid}` (hash): a console session: agent name and CSRF token; 12 h TTL.
+- `{p}unanswered` (stream, capped): every fallback and "not in my sources" reply: question,
+  time, channel, top intent (the unanswered-question loop).
 
 The conversation hash also holds `script` (hans/hant), `handoff` (the hand-off state), the
 channel address (`chat_type`, `username`, `display_name` on Telegram; `openid`, `app_id` on
@@ -67,6 +90,58 @@ class Keys:
         """The cached WeChat API access token."""
         return f"{self.prefix}wechat:access_token"
 
+    def web_inbox(self, chat_id: str) -> str:
+        """Stream of messages pushed to a web-chat user."""
+        return f"{self.prefix}web:inbox:{chat_id}"
+
+    def desk_seq(self) -> str:
+        """Ticket number counter."""
+        return f"{self.prefix}desk:seq"
+
+    def ticket(self, ticket_id: str) -> str:
+        """Hash of one ticket."""
+        return f"{self.prefix}desk:ticket:{ticket_id}"
+
+    def ticket_events(self, ticket_id: str) -> str:
+        """Stream of one ticket's events."""
+        return f"{self.prefix}desk:ticket:{ticket_id}:events"
+
+    def desk_events(self) -> str:
+        """Capped stream of every ticket event (the console's live feed)."""
+        return f"{self.prefix}desk:events"
+
+    def desk_queue(self) -> str:
+        """Sorted set of open tickets by creation time."""
+        return f"{self.prefix}desk:queue"
+
+    def desk_tickets(self) -> str:
+        """Sorted set of every stored ticket by creation time."""
+        return f"{self.prefix}desk:tickets"
+
+    def user_tickets(self, channel: str, chat_id: str) -> str:
+        """Set of one user's ticket ids."""
+        return f"{self.prefix}desk:user-tickets:{channel}:{chat_id}"
+
+    def desk_outbox(self) -> str:
+        """Stream of messages to deliver to users' channels."""
+        return f"{self.prefix}desk:outbox"
+
+    def desk_idempotency(self, ticket_id: str, key: str) -> str:
+        """An agent reply's idempotency key."""
+        return f"{self.prefix}desk:idem:{ticket_id}:{key}"
+
+    def desk_delivery(self, delivery_id: str) -> str:
+        """One delivery's state: the claim, attempts and last error."""
+        return f"{self.prefix}desk:delivery:{delivery_id}"
+
+    def desk_session(self, session_id: str) -> str:
+        """A desk console session."""
+        return f"{self.prefix}desk:session:{session_id}"
+
+    def unanswered(self) -> str:
+        """Capped stream of questions the bot could not answer."""
+        return f"{self.prefix}unanswered"
+
     def user_keys(self, channel: str, chat_id: str) -> list[str]:
         """Every key that holds data about one user (used by /forget)."""
         return [
@@ -74,4 +149,6 @@ class Keys:
             self.log(channel, chat_id),
             self.lock(channel, chat_id),
             self.rate(channel, chat_id),
+            self.user_tickets(channel, chat_id),
+            *([self.web_inbox(chat_id)] if channel == "web" else []),
         ]

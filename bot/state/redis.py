@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -43,3 +44,22 @@ async def open_redis(url: str | None) -> AsyncIterator[Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+def as_strs(raw: Mapping[Any, Any]) -> dict[str, str]:
+    """A Redis hash or stream entry as `str -> str` (the client decodes, but is typed loosely)."""
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def entries(raw: object) -> list[tuple[str, dict[str, str]]]:
+    """Stream entries from XRANGE/XREAD/XAUTOCLAIM as `(id, fields)`, skipping deleted ones."""
+    if not isinstance(raw, list):
+        return []
+    return [(str(entry_id), as_strs(fields)) for entry_id, fields in raw if fields]
+
+
+def read_entries(raw: object) -> list[tuple[str, dict[str, str]]]:
+    """Flatten an XREAD/XREADGROUP reply (`[[stream, entries], ...]`) into `(id, fields)`."""
+    if not isinstance(raw, list):
+        return []
+    return [entry for _, found in raw for entry in entries(found)]

@@ -15,6 +15,7 @@ class FakeRasa:
 
     received: list[dict[str, Any]] = field(default_factory=list)
     resets: list[str] = field(default_factory=list)
+    appended: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
     delay_s: float = 0.0
     status: int = 200
 
@@ -24,7 +25,23 @@ class FakeRasa:
         app.router.add_post("/webhooks/rest/webhook", self._webhook)
         app.router.add_get("/version", self._version)
         app.router.add_put("/conversations/{sender}/tracker/events", self._replace_events)
+        app.router.add_post("/conversations/{sender}/tracker/events", self._append_events)
         return app
+
+    async def _append_events(self, request: web.Request) -> web.Response:
+        events = await request.json()
+        self.appended.append((request.match_info["sender"], events))
+        return web.json_response({"sender_id": request.match_info["sender"], "events": events})
+
+    @property
+    def paused(self) -> dict[str, bool]:
+        """Whether each conversation is paused, after the pause/resume events it received."""
+        state: dict[str, bool] = {}
+        for sender, events in self.appended:
+            for event in events:
+                if event.get("event") in ("pause", "resume"):
+                    state[sender] = event["event"] == "pause"
+        return state
 
     async def _replace_events(self, request: web.Request) -> web.Response:
         assert await request.json() == []

@@ -24,7 +24,18 @@ HANDOFF = "好的，正在为您转接人工客服，请稍候。"
 SCRIPT: dict[str, list[dict[str, Any]]] = {
     "/greet": [{"text": GREETING, "buttons": TOPICS}],
     "/help": [{"text": HELP, "buttons": [*TOPICS, HUMAN]}],
-    "/request_human": [{"text": HANDOFF}],
+    "/request_human": [
+        {"text": HANDOFF},
+        {
+            "custom": {
+                "bizbot": {
+                    "intent": {"name": "request_human", "confidence": 1.0},
+                    "escalated": True,
+                    "events": ["handoff"],
+                }
+            }
+        },
+    ],
     "/restart": [],  # Rasa's action_restart sends nothing
     "/ask_park": [{"text": "请问您想了解产业园区方面的什么问题？"}],
 }
@@ -49,6 +60,8 @@ class ScriptedRasa(FakeRasa):
         body = await request.json()
         self.received.append(body)
         message = body["message"]
+        if self.status != 200:
+            return web.json_response({"status": "failure"}, status=self.status)
         if message in self.delays:
             await asyncio.sleep(self.delays[message])
         replies = self.script.get(message)

@@ -17,14 +17,17 @@ __all__ = ["MODEL", "RASA_BIN", "ROOT", "free_port", "redis_server"]
 
 
 @contextlib.contextmanager
-def redis_server(log_dir: Path) -> Iterator[str]:
-    """A real redis-server on a free port, with AOF on; yields its URL."""
+def redis_server(log_dir: Path, *, port: int | None = None) -> Iterator[str]:
+    """A real redis-server with AOF on; yields its URL.
+
+    Started again with the same `log_dir` and `port`, it reloads what the last one wrote.
+    """
     exe = shutil.which("redis-server")
     if exe is None:
         raise RuntimeError("redis-server is not installed: apt-get install redis-server")
-    port = free_port()
+    port = port or free_port()
     data = log_dir / f"redis-{port}"
-    data.mkdir(parents=True)
+    data.mkdir(parents=True, exist_ok=True)
     group = Group(log_dir)
     proc = group.start(
         "redis",

@@ -1,0 +1,1 @@
+"""The service desk: tickets, the agents' console and API, delivery, unanswered questions."""

@@ -1,0 +1,137 @@
+"""A bot app with the desk on: real Redis, a scripted Rasa and a fake Telegram Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.channels import telegram
+from bot.desk.agents import hash_token
+from bot.keys import DESK
+from bot.settings import Settings
+from tests.auxil.fake_rasa_replies import ScriptedRasa
+from tests.auxil.fake_telegram import TOKEN, FakeTelegram
+from tests.auxil.processes import free_port
+
+TOKENS = {
+    "alice": "alice-token-0123456789",
+    "bob": "bob-token-0123456789",
+    "root": "root-token-0123",
+}
+DESK_AGENTS = ",".join(
+    f"{name}:{'admin' if name == 'root' else 'agent'}:{hash_token(token)}"
+    for name, token in TOKENS.items()
+)
+TG_SECRET = "desk-secret-1"
+BotClient = TestClient[web.Request, web.Application]
+
+
+def bearer(agent: str) -> dict[str, str]:
+    """The Authorization header of one agent."""
+    return {"Authorization": f"Bearer {TOKENS[agent]}"}
+
+
+@dataclass
+class DeskHarness:
+    """The running app, its fakes and the settings it was built with."""
+
+    client: BotClient
+    rasa: ScriptedRasa
+    tg: FakeTelegram
+    settings: Settings
+
+    @property
+    def app(self) -> web.Application:
+        return self.client.app
+
+    async def chat(self, sender: str, text: str) -> dict[str, Any]:
+        """POST /api/chat and return the JSON answer."""
+        resp = await self.client.post("/api/chat", json={"sender": sender, "text": text})
+        assert resp.status == 200, await resp.text()
+        body: dict[str, Any] = await resp.json()
+        return body
+
+    async def api(
+        self, method: str, path: str, agent: str = "alice", status: int = 200, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Call the desk API as `agent` (bearer token) and check the status."""
+        headers = {**bearer(agent), **kwargs.pop("headers", {})}
+        resp = await self.client.request(method, path, headers=headers, **kwargs)
+        body: dict[str, Any] = await resp.json()
+        assert resp.status == status, body
+        return body
+
+    async def only_ticket(self) -> dict[str, Any]:
+        tickets = (await self.api("GET", "/desk/api/tickets"))["tickets"]
+        assert len(tickets) == 1, tickets
+        ticket: dict[str, Any] = tickets[0]
+        return ticket
+
+    async def telegram_update(self, update: dict[str, Any]) -> None:
+        resp = await self.client.post(
+            telegram.WEBHOOK_PATH, json=update, headers={telegram.SECRET_HEADER: TG_SECRET}
+        )
+        assert resp.status == 200, await resp.text()
+
+    async def delivered(self, ticket_id: str, count: int, within_s: float = 10.0) -> list[Any]:
+        """Wait until `count` deliveries of the ticket are settled (delivered or failed)."""
+        desk = self.app[DESK]
+        deadline = time.monotonic() + within_s
+        while True:
+            events = await desk.tickets.events(ticket_id)
+            done = [e for e in events if e.type in ("delivered", "delivery_failed")]
+            if len(done) >= count:
+                return done
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(done)} of {count} deliveries settled: {events}")
+            await asyncio.sleep(0.05)
+
+
+def desk_settings(redis_url: str, rasa_url: str, tg_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "rasa_url": rasa_url,
+        "rasa_retries": 0,
+        "redis_url": redis_url,
+        "redis_key_prefix": f"t{uuid.uuid4().hex[:8]}:",
+        "action_server_url": f"http://127.0.0.1:{free_port()}",
+        "desk_agents": DESK_AGENTS,
+        "desk_hours": "always",
+        "desk_delivery_retry_s": 0.3,
+        "rate_limit_burst": 100,
+        "telegram_bot_token": TOKEN,
+        "telegram_api_base_url": f"{tg_url}/bot",
+        "telegram_webhook_url": "https://bot.example.org/telegram/webhook",
+        "telegram_webhook_secret": TG_SECRET,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[TestServer]:
+    server = TestServer(app)
+    await server.start_server(access_log=None)  # the fake's paths contain the bot token
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+@asynccontextmanager
+async def desk_bot(redis_url: str, **overrides: Any) -> AsyncIterator[DeskHarness]:
+    """Fakes first, then the bot app; stopped in reverse order."""
+    tg, rasa = FakeTelegram(), ScriptedRasa()
+    async with serve(tg.app()) as tg_server, serve(rasa.app()) as rasa_server:
+        tg_url = str(tg_server.make_url("")).rstrip("/")
+        settings = desk_settings(redis_url, str(rasa_server.make_url("")), tg_url, **overrides)
+        async with TestClient(TestServer(create_app(settings))) as client:
+            yield DeskHarness(client, rasa, tg, settings)
