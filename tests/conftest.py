@@ -1,10 +1,12 @@
-"""Session fixtures: one real Redis and one live stack for the whole test run."""
+"""Session fixtures (one real Redis, one live stack) and a real browser per test."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from bot.launcher import Stack, start_stack
 from tests.auxil.processes import redis_server
@@ -23,3 +25,27 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     running = start_stack(tmp_path_factory.mktemp("stack"), redis_url)
     yield running
     running.group.stop()
+
+
+# The flags the machine notes call for: no sandbox as root, no network beyond loopback.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's chromium, driven by Playwright."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium is not installed: apt-get install chromium")
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()

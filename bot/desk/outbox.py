@@ -184,7 +184,10 @@ class Outbox:
                     mapping={"status": status, "error": error},
                 )
                 if status in ("delivered", "failed"):
+                    # Deleted once settled: the text stays only in the ticket, which /forget
+                    # and the retention period remove.
                     pipe.xack(self._stream, GROUP, entry_id)
+                    pipe.xdel(self._stream, entry_id)
                 await pipe.execute()
         except RedisError as exc:
             raise StateUnavailableError("Redis is unavailable") from exc
@@ -192,7 +195,10 @@ class Outbox:
     async def ack(self, entry_id: str) -> None:
         """Drop an entry whose delivery another entry already settled."""
         try:
-            await self._redis.xack(self._stream, GROUP, entry_id)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.xack(self._stream, GROUP, entry_id)
+                pipe.xdel(self._stream, entry_id)
+                await pipe.execute()
         except RedisError as exc:
             raise StateUnavailableError("Redis is unavailable") from exc
 

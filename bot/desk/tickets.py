@@ -337,9 +337,11 @@ class TicketStore:
         self, pipe: Pipeline, ticket_id: str, type_: str, ts: float, data: Mapping[str, str]
     ) -> None:
         """Add an event to `pipe`, so callers can make it part of their own transaction."""
-        fields = {"ticket_id": ticket_id, "type": type_, "ts": f"{ts:.3f}", **data}
-        pipe.xadd(self._keys.ticket_events(ticket_id), fields)  # type: ignore[arg-type]
-        pipe.xadd(self._keys.desk_events(), fields, maxlen=FEED_LENGTH, approximate=True)  # type: ignore[arg-type]
+        head = {"ticket_id": ticket_id, "type": type_, "ts": f"{ts:.3f}"}
+        pipe.xadd(self._keys.ticket_events(ticket_id), {**head, **data})  # type: ignore[arg-type]
+        # The feed only says which ticket changed: no message text, so `/forget` (which
+        # deletes the tickets) leaves nothing personal behind in it.
+        pipe.xadd(self._keys.desk_events(), head, maxlen=FEED_LENGTH, approximate=True)  # type: ignore[arg-type]
 
     @staticmethod
     def _fields(ticket: Ticket) -> dict[str, str]:

@@ -96,7 +96,7 @@ class DeskHarness:
             await asyncio.sleep(0.05)
 
 
-def desk_settings(redis_url: str, rasa_url: str, tg_url: str, **overrides: Any) -> Settings:
+def desk_settings(redis_url: str | None, rasa_url: str, tg_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "rasa_url": rasa_url,
         "rasa_retries": 0,
@@ -127,11 +127,17 @@ async def serve(app: web.Application) -> AsyncIterator[TestServer]:
 
 
 @asynccontextmanager
-async def desk_bot(redis_url: str, **overrides: Any) -> AsyncIterator[DeskHarness]:
-    """Fakes first, then the bot app; stopped in reverse order."""
+async def desk_bot(
+    redis_url: str | None, *, rasa_url: str | None = None, **overrides: Any
+) -> AsyncIterator[DeskHarness]:
+    """Fakes first, then the bot app; stopped in reverse order.
+
+    With `rasa_url` the bot talks to that (real) Rasa instead of the scripted one.
+    """
     tg, rasa = FakeTelegram(), ScriptedRasa()
     async with serve(tg.app()) as tg_server, serve(rasa.app()) as rasa_server:
         tg_url = str(tg_server.make_url("")).rstrip("/")
-        settings = desk_settings(redis_url, str(rasa_server.make_url("")), tg_url, **overrides)
+        rasa_url = rasa_url or str(rasa_server.make_url(""))
+        settings = desk_settings(redis_url, rasa_url, tg_url, **overrides)
         async with TestClient(TestServer(create_app(settings))) as client:
             yield DeskHarness(client, rasa, tg, settings)
