@@ -338,7 +338,8 @@ class TicketStore:
     ) -> None:
         """Add an event to `pipe`, so callers can make it part of their own transaction."""
         head = {"ticket_id": ticket_id, "type": type_, "ts": f"{ts:.3f}"}
-        pipe.xadd(self._keys.ticket_events(ticket_id), {**head, **data})  # type: ignore[arg-type]
+        event: dict[str, str] = {**head, **data}
+        pipe.xadd(self._keys.ticket_events(ticket_id), event)  # type: ignore[arg-type]
         # The feed only says which ticket changed: no message text, so `/forget` (which
         # deletes the tickets) leaves nothing personal behind in it.
         pipe.xadd(self._keys.desk_events(), head, maxlen=FEED_LENGTH, approximate=True)  # type: ignore[arg-type]
