@@ -1,8 +1,9 @@
-"""The project's FAQ suite (tests/faq) as a CI gate, run the way a newcomer would run it.
+"""The project's FAQ suite (tests/faq) as a CI gate, through the real `bizbot faq-test` CLI.
 
-`bizbot faq-test tests/faq --serve-stack` starts its own stack, runs every case and writes
-the reports; this test then requires every case tagged `gate` to pass and prints the pass
-rate per tag for the rest.
+It runs against the session's live stack (`--url`), which saves CI a Rasa cold start;
+`--serve-stack`, which starts a stack of its own, is covered by tests/faqtest/test_cli.py.
+The CLI writes the reports; this test then requires every case tagged `gate` to pass and
+prints the pass rate per tag for the rest.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.launcher import Stack
+
 pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "var" / "reports"
 MIN_GATE_CASES = 150
 
 
-def test_every_gate_case_passes_against_a_stack_the_runner_starts_itself() -> None:
+def test_every_gate_case_passes_against_the_live_stack(stack: Stack) -> None:
     REPORTS.mkdir(parents=True, exist_ok=True)
     bizbot = str(Path(sys.executable).with_name("bizbot"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "BOT_", "RASA_"))}
@@ -30,7 +33,8 @@ def test_every_gate_case_passes_against_a_stack_the_runner_starts_itself() -> No
             bizbot,
             "faq-test",
             "tests/faq",
-            "--serve-stack",
+            "--url",
+            stack.bot_url,
             "--concurrency",
             "4",
             "--json",
