@@ -162,6 +162,7 @@ class Desk:
 
     async def retry(self, ticket_id: str, delivery_id: str) -> None:
         """Send a failed delivery again (the console's retry button)."""
+        ticket = await self.tickets.get(ticket_id)  # an unknown ticket is a 404
         events = await self.tickets.events(ticket_id)
         queued = next(
             (e for e in events if e.data.get("delivery_id") == delivery_id and "text" in e.data),
@@ -172,7 +173,6 @@ class Desk:
             raise TicketConflictError(f"ticket {ticket_id} has no delivery {delivery_id}")
         if state.status != "failed":
             raise TicketConflictError(f"delivery {delivery_id} is {state.status}, not failed")
-        ticket = await self.tickets.get(ticket_id)
         kind: Kind = "reply" if queued.type == "reply" else "notice"
         await self.outbox.enqueue(
             Delivery(

@@ -166,6 +166,8 @@ async def test_replying_needs_a_claim_and_valid_text(bot: DeskHarness) -> None:
         "POST", path, status=422, json={"text": "hi"}, headers={"Idempotency-Key": "k" * 200}
     )
     await bot.api("GET", "/desk/api/tickets/T99999", status=404)
+    await bot.api("POST", "/desk/api/tickets/T99999/deliveries/abc/retry", status=404)
+    await bot.api("POST", f"/desk/api/tickets/{ticket_id}/deliveries/abc/retry", status=409)
     await bot.api("GET", "/desk/api/tickets?status=bogus", status=422)
 
 
