@@ -11,6 +11,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from bot.settings import ROOT, Settings
@@ -59,11 +60,24 @@ def register(app: typer.Typer) -> None:
 
         from bot.app import create_app
 
-        settings = Settings()
+        from bot.desk.agents import AgentConfigError
+        from bot.desk.hours import DeskHoursError
+
+        # A wrong setting is the operator's to fix: say which, without a traceback.
+        try:
+            settings = Settings()
+        except ValidationError as exc:
+            console.print(f"[bold red]Configuration error:[/] {exc}")
+            raise typer.Exit(2) from exc
         configure_logging(settings.log_level)
+        try:
+            application = create_app(settings)
+        except (AgentConfigError, DeskHoursError) as exc:
+            console.print(f"[bold red]Configuration error:[/] {exc}")
+            raise typer.Exit(2) from exc
         url = f"http://{settings.bot_host}:{settings.bot_port}/"
         web.run_app(
-            create_app(settings),
+            application,
             host=settings.bot_host,
             port=settings.bot_port,
             print=lambda _: console.print(f"[bold green]Web chat:[/] {url}"),
