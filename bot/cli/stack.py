@@ -59,7 +59,6 @@ def register(app: typer.Typer) -> None:
         from aiohttp import web
 
         from bot.app import create_app
-
         from bot.desk.agents import AgentConfigError
         from bot.desk.hours import DeskHoursError
 
