@@ -115,9 +115,8 @@ class Desk:
 
     async def claim(self, ticket_id: str, actor: Agent) -> Ticket:
         """The agent takes the ticket; the user is told a person is on."""
-        before = await self.tickets.get(ticket_id)
-        ticket = await self.tickets.claim(ticket_id, actor)
-        if before.status == "open":
+        ticket, claimed_now = await self.tickets.claim(ticket_id, actor)
+        if claimed_now:
             await self._notify(ticket, CLAIMED_TEXT)
         return ticket
 

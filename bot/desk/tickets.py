@@ -202,8 +202,11 @@ class TicketStore:
             raise StateUnavailableError("Redis is unavailable") from exc
         return None if rank is None else rank + 1
 
-    async def claim(self, ticket_id: str, actor: Agent) -> Ticket:
-        """open -> claimed by `actor`; claiming one's own ticket again is a no-op."""
+    async def claim(self, ticket_id: str, actor: Agent) -> tuple[Ticket, bool]:
+        """open -> claimed by `actor`; returns the ticket and whether this call claimed it.
+
+        Claiming one's own ticket again is a no-op.
+        """
 
         def change(ticket: Ticket, pipe: Pipeline) -> bool:
             if ticket.status == "claimed" and ticket.assignee == actor.name:
@@ -230,10 +233,8 @@ class TicketStore:
         An agent may close an unclaimed ticket or their own; only an admin may close a ticket
         another agent claimed.
         """
-        closed_now = False
 
         def change(ticket: Ticket, pipe: Pipeline) -> bool:
-            nonlocal closed_now
             if ticket.status == "closed":
                 return False
             if ticket.status == "claimed" and ticket.assignee != actor.name and not actor.admin:
@@ -249,11 +250,9 @@ class TicketStore:
             pipe.expire(self._keys.ticket_events(ticket.id), self._retention)
             pipe.zrem(self._keys.desk_queue(), ticket.id)
             self.queue_event(pipe, ticket.id, "closed", now, {"agent": actor.name})
-            closed_now = True
             return True
 
-        ticket = await self._transition(ticket_id, change, release_handoff=True)
-        return ticket, closed_now
+        return await self._transition(ticket_id, change, release_handoff=True)
 
     async def add_event(self, ticket_id: str, type_: str, **data: str) -> TicketEvent:
         """Append to the ticket's stream and to the live feed."""
@@ -301,8 +300,12 @@ class TicketStore:
         change: Callable[[Ticket, Pipeline], bool],
         *,
         release_handoff: bool = False,
-    ) -> Ticket:
-        # Optimistic locking: two agents clicking at once must not both win the ticket.
+    ) -> tuple[Ticket, bool]:
+        """Apply `change` atomically; the ticket after it, and whether it changed anything.
+
+        Optimistic locking: two agents clicking at once must not both win the ticket, and
+        `change` runs again on the fresh state when another write got in first.
+        """
         key = self._keys.ticket(ticket_id)
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -324,14 +327,14 @@ class TicketStore:
                             pipe.hdel(conv_key, HANDOFF_FIELD)
                         if not changed:
                             await pipe.reset()  # type: ignore[no-untyped-call]
-                            return ticket
+                            return ticket, False
                         await pipe.execute()
                         break
                     except WatchError:
                         continue
         except RedisError as exc:
             raise StateUnavailableError("Redis is unavailable") from exc
-        return await self.get(ticket_id)
+        return await self.get(ticket_id), True
 
     def queue_event(
         self, pipe: Pipeline, ticket_id: str, type_: str, ts: float, data: Mapping[str, str]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -271,3 +272,19 @@ async def test_new_tickets_are_announced_to_the_desk_teams_telegram_group(redis_
         (announcement,) = bot.tg.sent()
         assert str(announcement["chat_id"]) == "-100777"
         assert announcement["text"] == "新工单 T00001（web）：我要找人工"
+
+
+async def test_two_agents_claiming_at_once_one_wins_and_the_user_is_told_once(
+    bot: DeskHarness,
+) -> None:
+    await bot.chat("u1", "/request_human")
+    ticket_id = (await bot.only_ticket())["id"]
+    path = f"/desk/api/tickets/{ticket_id}/claim"
+    results = await asyncio.gather(
+        *(bot.client.post(path, headers=bearer(agent)) for agent in ("alice", "bob", "root"))
+    )
+    assert sorted(r.status for r in results) == [200, 409, 409]
+    await bot.delivered(ticket_id, 1)
+    detail = await bot.api("GET", f"/desk/api/tickets/{ticket_id}")
+    assert [e["type"] for e in detail["events"]].count("claimed") == 1
+    assert [e["text"] for e in detail["events"] if e["type"] == "notice"] == [CLAIMED_TEXT]
