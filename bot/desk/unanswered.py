@@ -116,7 +116,8 @@ def _parse(
             reason=texts["reason"],
         )
     except (KeyError, ValueError):
-        log.warning("skipping malformed unanswered entry %s: %r", stream_id, fields)
+        # The id only: the fields may hold a user's words, which stay out of the logs.
+        log.warning("skipping malformed unanswered entry %s", stream_id)
         return None
 
 
