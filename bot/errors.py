@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -13,13 +14,25 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def json_response(data: object, status: int = 200) -> web.Response:
+    """A JSON response with Chinese text as it is, not as `\\u` escapes."""
+    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
 def error_response(status: int, code: str, message: str) -> web.Response:
     """A JSON error body: `{"error": {"code": ..., "message": ...}}`."""
-    return web.json_response(
-        {"error": {"code": code, "message": message}},
-        status=status,
-        dumps=lambda o: json.dumps(o, ensure_ascii=False),
-    )
+    return json_response({"error": {"code": code, "message": message}}, status)
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any] | web.Response:
+    """The request's JSON object body, or the 400 response that says what is wrong with it."""
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error_response(400, "invalid_json", "The request body must be valid JSON.")
+    if not isinstance(body, dict):
+        return error_response(400, "invalid_body", "The request body must be a JSON object.")
+    return body
 
 
 @web.middleware

@@ -19,6 +19,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.errors import error_response
 from bot.state.redis import read_entries
 
 log = logging.getLogger(__name__)
@@ -48,16 +49,24 @@ def setup(app: web.Application) -> None:
     app.on_shutdown.append(on_shutdown)
 
 
-def start_id(request: web.Request, default: str) -> str:
-    """`Last-Event-ID` (or `?after=`) when it is a valid stream id, else `default`."""
+def _start_id(request: web.Request) -> str | None:
+    """`Last-Event-ID` (or `?after=`) when it is a valid stream id."""
     given = request.headers.get("Last-Event-ID") or request.query.get("after") or ""
-    return given if _STREAM_ID.match(given) else default
+    return given if _STREAM_ID.match(given) else None
 
 
-async def latest_id(redis: Redis, stream: str) -> str:
-    """The id of the newest entry, so a new subscriber starts after it."""
-    entries = await redis.xrevrange(stream, count=1)
-    return str(entries[0][0]) if entries else "0-0"
+async def subscribe(
+    request: web.Request, redis: Redis, stream: str, render: Render
+) -> web.StreamResponse:
+    """Stream `stream` from the client's last seen id, or from now for a new subscriber."""
+    after = _start_id(request)
+    if after is None:
+        try:
+            newest = await redis.xrevrange(stream, count=1)
+        except RedisError:
+            return error_response(503, "temporarily_unavailable", "Please try again shortly.")
+        after = str(newest[0][0]) if newest else "0-0"
+    return await respond(request, redis, stream, after, render)
 
 
 async def respond(

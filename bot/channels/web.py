@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
-from redis.exceptions import RedisError
 
 from bot import sse
 from bot.channels.contract import SENDER_MAX, ChatRequest, turn_to_json
-from bot.errors import error_response
+from bot.errors import error_response, json_response, read_json_object
 from bot.keys import CHAT, REDIS, SETTINGS, WEB_INBOX
 from bot.state.conversations import ConversationId
 
@@ -32,12 +30,9 @@ async def index(_: web.Request) -> web.Response:
 async def chat(request: web.Request) -> web.Response:
     """Answer one message: `{"sender", "text"}` in, the contract's reply out."""
     settings = request.app[SETTINGS]
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return error_response(400, "invalid_json", "The request body must be valid JSON.")
-    if not isinstance(body, dict):
-        return error_response(400, "invalid_body", "The request body must be a JSON object.")
+    body = await read_json_object(request)
+    if isinstance(body, web.Response):
+        return body
     try:
         req = ChatRequest.model_validate(body)
     except ValidationError as exc:
@@ -52,7 +47,7 @@ async def chat(request: web.Request) -> web.Response:
             413, "text_too_long", f"The text must be at most {settings.max_text_chars} characters."
         )
     turn = await request.app[CHAT].handle(ConversationId("web", req.sender), req.text)
-    return web.json_response(turn_to_json(turn), dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return json_response(turn_to_json(turn))
 
 
 @routes.get("/api/chat/events")
@@ -61,17 +56,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     sender = request.query.get("sender", "").strip()
     if not sender or len(sender) > SENDER_MAX:
         return error_response(422, "invalid_fields", "Missing or invalid field(s): sender.")
-    inbox = request.app[WEB_INBOX]
-    redis = request.app[REDIS]
-    stream = inbox.stream(sender)
-    after = sse.start_id(request, default="")
-    if not after:
-        try:
-            after = await sse.latest_id(redis, stream)
-        except RedisError:
-            return error_response(503, "temporarily_unavailable", "Please try again shortly.")
 
     def render(_: str, fields: dict[str, str]) -> tuple[str, dict[str, Any]]:
         return "message", {"replies": [{"text": fields.get("text", ""), "buttons": []}]}
 
-    return await sse.respond(request, redis, stream, after, render)
+    stream = request.app[WEB_INBOX].stream(sender)
+    return await sse.subscribe(request, request.app[REDIS], stream, render)

@@ -6,12 +6,10 @@ middleware; handlers find the agent in `request[ACTOR]`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from bot import sse
 from bot.desk.auth import ACTOR, CSRF
@@ -22,7 +20,7 @@ from bot.desk.errors import (
     TicketNotFoundError,
 )
 from bot.desk.tickets import STATUSES, Status, Ticket, event_from_entry
-from bot.errors import error_response
+from bot.errors import error_response, json_response, read_json_object
 from bot.keys import DESK, REDIS, SETTINGS
 from bot.state.redis import StateError
 
@@ -31,10 +29,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 128
 ACTIVE: tuple[Status, ...] = ("open", "claimed")
-
-
-def _json(data: object, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 def desk_errors(handler: Handler) -> Handler:
@@ -60,16 +54,6 @@ def desk_errors(handler: Handler) -> Handler:
     return wrapped
 
 
-async def _body(request: web.Request) -> dict[str, Any] | web.Response:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return error_response(400, "invalid_json", "The request body must be valid JSON.")
-    if not isinstance(body, dict):
-        return error_response(400, "invalid_body", "The request body must be a JSON object.")
-    return body
-
-
 async def _ticket_json(request: web.Request, ticket: Ticket) -> dict[str, Any]:
     desk = request.app[DESK]
     position = await desk.tickets.position(ticket.id) if ticket.status == "open" else None
@@ -80,7 +64,9 @@ async def _ticket_json(request: web.Request, ticket: Ticket) -> dict[str, Any]:
 async def me(request: web.Request) -> web.Response:
     """Who is logged in, and the CSRF token for state-changing requests."""
     actor = request[ACTOR]
-    return _json({"agent": actor.name, "admin": actor.admin, "csrf_token": request.get(CSRF)})
+    return json_response(
+        {"agent": actor.name, "admin": actor.admin, "csrf_token": request.get(CSRF)}
+    )
 
 
 @routes.get("/desk/api/tickets")
@@ -97,7 +83,7 @@ async def list_tickets(request: web.Request) -> web.Response:
         )
     statuses: tuple[Status, ...] = tuple(s for s in STATUSES if s in wanted)
     tickets = await request.app[DESK].tickets.find(statuses)
-    return _json({"tickets": [await _ticket_json(request, t) for t in tickets]})
+    return json_response({"tickets": [await _ticket_json(request, t) for t in tickets]})
 
 
 @routes.get("/desk/api/tickets/{ticket_id}")
@@ -116,7 +102,7 @@ async def get_ticket(request: web.Request) -> web.Response:
                 if state
                 else None
             )
-    return _json(
+    return json_response(
         {
             "ticket": await _ticket_json(request, ticket),
             "events": [e.to_json() for e in events],
@@ -130,14 +116,14 @@ async def get_ticket(request: web.Request) -> web.Response:
 async def claim(request: web.Request) -> web.Response:
     """Take an open ticket."""
     ticket = await request.app[DESK].claim(request.match_info["ticket_id"], request[ACTOR])
-    return _json({"ticket": await _ticket_json(request, ticket)})
+    return json_response({"ticket": await _ticket_json(request, ticket)})
 
 
 @routes.post("/desk/api/tickets/{ticket_id}/replies")
 @desk_errors
 async def reply(request: web.Request) -> web.Response:
     """Send the user a reply: `{"text": ...}`, with an `Idempotency-Key` header."""
-    body = await _body(request)
+    body = await read_json_object(request)
     if isinstance(body, web.Response):
         return body
     text = body.get("text")
@@ -156,7 +142,9 @@ async def reply(request: web.Request) -> web.Response:
     delivery, new = await request.app[DESK].reply(
         request.match_info["ticket_id"], request[ACTOR], text.strip(), key
     )
-    return _json({"delivery_id": delivery.id, "replayed": not new}, status=201 if new else 200)
+    return json_response(
+        {"delivery_id": delivery.id, "replayed": not new}, status=201 if new else 200
+    )
 
 
 @routes.post("/desk/api/tickets/{ticket_id}/close")
@@ -164,7 +152,7 @@ async def reply(request: web.Request) -> web.Response:
 async def close(request: web.Request) -> web.Response:
     """Close the ticket; the user is told and the bot answers again."""
     ticket = await request.app[DESK].close(request.match_info["ticket_id"], request[ACTOR])
-    return _json({"ticket": await _ticket_json(request, ticket)})
+    return json_response({"ticket": await _ticket_json(request, ticket)})
 
 
 @routes.post("/desk/api/tickets/{ticket_id}/deliveries/{delivery_id}/retry")
@@ -174,22 +162,17 @@ async def retry(request: web.Request) -> web.Response:
     await request.app[DESK].retry(
         request.match_info["ticket_id"], request.match_info["delivery_id"]
     )
-    return _json({"delivery_id": request.match_info["delivery_id"], "status": "pending"}, 202)
+    return json_response(
+        {"delivery_id": request.match_info["delivery_id"], "status": "pending"}, 202
+    )
 
 
 @routes.get("/desk/api/events")
 async def events(request: web.Request) -> web.StreamResponse:
     """Every ticket event, live, as Server-Sent Events (`event: ticket`)."""
-    redis = request.app[REDIS]
-    stream = request.app[DESK].tickets.feed_key
-    after = sse.start_id(request, default="")
-    if not after:
-        try:
-            after = await sse.latest_id(redis, stream)
-        except RedisError:
-            return error_response(503, "temporarily_unavailable", "Please try again shortly.")
 
     def render(entry_id: str, fields: dict[str, str]) -> tuple[str, dict[str, Any]]:
         return "ticket", event_from_entry(entry_id, fields).to_json()
 
-    return await sse.respond(request, redis, stream, after, render)
+    stream = request.app[DESK].tickets.feed_key
+    return await sse.subscribe(request, request.app[REDIS], stream, render)

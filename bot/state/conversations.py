@@ -15,7 +15,7 @@ from redis.exceptions import LockError, RedisError
 from redis.typing import EncodableT, FieldT
 
 from bot.state.keys import Keys
-from bot.state.redis import StateError, StateUnavailableError
+from bot.state.redis import StateError, StateUnavailableError, as_strs
 
 Role = Literal["user", "bot", "agent", "system"]
 
@@ -131,4 +131,4 @@ class Conversations:
             raw = await self._redis.hgetall(self._keys.conversation(conv.channel, conv.chat_id))
         except RedisError as exc:
             raise StateUnavailableError("Redis is unavailable") from exc
-        return {str(k): str(v) for k, v in raw.items()}
+        return as_strs(raw)
