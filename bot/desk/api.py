@@ -92,16 +92,15 @@ async def get_ticket(request: web.Request) -> web.Response:
     """One ticket with its transcript, its events and the state of each delivery."""
     desk = request.app[DESK]
     ticket, events = await desk.thread(request.match_info["ticket_id"])
-    deliveries: dict[str, Any] = {}
-    for event in events:
-        delivery_id = event.data.get("delivery_id")
-        if delivery_id and delivery_id not in deliveries:
-            state = await desk.outbox.state(delivery_id)
-            deliveries[delivery_id] = (
-                {"status": state.status, "attempts": state.attempts, "error": state.error}
-                if state
-                else None
-            )
+    ids = list(dict.fromkeys(e.data["delivery_id"] for e in events if e.data.get("delivery_id")))
+    deliveries = {
+        delivery_id: (
+            {"status": state.status, "attempts": state.attempts, "error": state.error}
+            if state
+            else None
+        )
+        for delivery_id, state in (await desk.outbox.states(ids)).items()
+    }
     return json_response(
         {
             "ticket": await _ticket_json(request, ticket),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -204,16 +205,28 @@ class Outbox:
 
     async def state(self, delivery_id: str) -> DeliveryState | None:
         """Where the delivery stands, or None if unknown."""
+        return (await self.states([delivery_id]))[delivery_id]
+
+    async def states(self, delivery_ids: Sequence[str]) -> dict[str, DeliveryState | None]:
+        """Where each delivery stands (None if unknown), in one round trip."""
         try:
-            raw = as_strs(await self._redis.hgetall(self._keys.desk_delivery(delivery_id)))
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for delivery_id in delivery_ids:
+                    pipe.hgetall(self._keys.desk_delivery(delivery_id))
+                rows = [as_strs(row) for row in await pipe.execute()]
         except RedisError as exc:
             raise StateUnavailableError("Redis is unavailable") from exc
-        if not raw:
-            return None
-        status = raw.get("status", "pending")
-        known: tuple[DeliveryStatus, ...] = ("pending", "sending", "delivered", "failed")
-        return DeliveryState(
-            status=next((s for s in known if s == status), "pending"),
-            attempts=int(raw.get("attempts") or 0),
-            error=raw.get("error", ""),
-        )
+        return {
+            delivery_id: _state(raw) if raw else None
+            for delivery_id, raw in zip(delivery_ids, rows, strict=True)
+        }
+
+
+def _state(raw: dict[str, str]) -> DeliveryState:
+    status = raw.get("status", "pending")
+    known: tuple[DeliveryStatus, ...] = ("pending", "sending", "delivered", "failed")
+    return DeliveryState(
+        status=next((s for s in known if s == status), "pending"),
+        attempts=int(raw.get("attempts") or 0),
+        error=raw.get("error", ""),
+    )
