@@ -12,11 +12,12 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 TOKEN = "123:ABC"
 BOT_ID = 123
@@ -166,6 +167,21 @@ def _error(status: int, description: str, **extra: Any) -> web.Response:
 # -- updates ---------------------------------------------------------------------------
 
 _update_ids = itertools.count(1)
+
+
+@contextlib.asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[TestServer]:
+    """Serve a fake (or the bot) on a free loopback port, without an access log.
+
+    The Bot API's paths contain the token, like Telegram's; logged, they would end up in
+    the captured logs the token test inspects.
+    """
+    server = TestServer(app)
+    await server.start_server(access_log=None)
+    try:
+        yield server
+    finally:
+        await server.close()
 
 
 def _chat(chat_id: int) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from tests.auxil.fake_telegram import (
     mention_update,
     message_update,
     reply_to_bot_update,
+    serve,
 )
 from tests.auxil.processes import free_port
 
@@ -77,18 +78,6 @@ class Harness:
         await self.push(update)
         await self.tg.wait_for("sendMessage", before + count)
         return self.tg.sent()[before:]
-
-
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[TestServer]:
-    # No access log: the fake's paths contain the token, like Telegram's, and would end up
-    # in the captured logs the token test inspects.
-    server = TestServer(app)
-    await server.start_server(access_log=None)
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 def settings_for(tg_url: str, rasa_url: str, *, webhook: bool, **overrides: Any) -> Settings:

@@ -19,7 +19,7 @@ from bot.desk.agents import hash_token
 from bot.keys import DESK
 from bot.settings import Settings
 from tests.auxil.fake_rasa_replies import ScriptedRasa
-from tests.auxil.fake_telegram import TOKEN, FakeTelegram
+from tests.auxil.fake_telegram import TOKEN, FakeTelegram, serve
 from tests.auxil.processes import free_port
 
 TOKENS = {
@@ -114,16 +114,6 @@ def desk_settings(redis_url: str | None, rasa_url: str, tg_url: str, **overrides
         **overrides,
     }
     return Settings(**values)
-
-
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[TestServer]:
-    server = TestServer(app)
-    await server.start_server(access_log=None)  # the fake's paths contain the bot token
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 @asynccontextmanager
