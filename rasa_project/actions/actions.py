@@ -116,9 +116,27 @@ class ActionReply(Action):
         intent = intent_of(tracker) or "help"
         if intent == "affirm" and tracker.get_slot("handoff_offered"):
             return handoff(dispatcher, tracker, "fallback_accepted")
+        if _continues_topic(tracker, intent):
+            return answer(dispatcher, tracker)
         say(dispatcher, tracker, intent if known(intent) else "help")
         dispatcher.utter_message(json_message=meta_payload(tracker, events=["reply"]))
         return list(RESET)
+
+
+def _continues_topic(tracker: Tracker, intent: str) -> bool:
+    """An elliptical follow-up that NLU took for small talk ("那南湖区呢？" as out_of_scope).
+
+    Such a message has no topic of its own, so NLU can only guess; the conversation decides.
+    A bare new entity continues the topic whatever the guess; "那…呢" about another aspect
+    only when the guess is out_of_scope, because "没呢" is a plain deny.
+    """
+    if not tracker.get_slot("topic"):
+        return False
+    text = tracker.latest_message.get("text") or ""
+    surfaces = _surfaces(tracker)
+    if context.is_elliptical(text, surfaces):
+        return True
+    return intent == "out_of_scope" and context.asks_about_more(text, surfaces)
 
 
 def _is_substantive(text: str) -> bool:

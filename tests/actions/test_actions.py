@@ -52,6 +52,53 @@ async def test_elliptical_follow_up_keeps_the_topic_and_switches_region(
     assert slots_set(events)["region"] == "南湖区"
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "region"),
+    [("那南湖区呢？", "out_of_scope", "南湖区"), ("南湖呢", "deny", "南湖=南湖区")],
+)
+async def test_follow_up_taken_for_small_talk_still_continues_the_topic(
+    tracker: TrackerFactory,
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+    text: str,
+    intent: str,
+    region: str,
+) -> None:
+    earlier = {"topic": "talent", "region": "嘉定区", "question": "有哪些人才政策"}
+    t = tracker(text, intent, entities={"region": region}, slots=earlier)
+    events = await ActionReply().run(dispatcher, t, domain)
+    assert meta(dispatcher)["sources"] == ["nanhu-microelectronics-2023"]
+    assert slots_set(events)["region"] == "南湖区"
+
+
+async def test_aspect_follow_up_taken_for_out_of_scope_gets_an_honest_answer(
+    tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    earlier = {"topic": "talent", "region": "嘉定区", "question": "有没有人才租房补贴"}
+    t = tracker("苏州那边呢", "out_of_scope", slots=earlier)
+    await ActionReply().run(dispatcher, t, domain)
+    assert "资料来源中没有" in texts(dispatcher)
+    assert meta(dispatcher)["events"] == ["not_in_sources"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"), [("没呢", "deny"), ("对了，今晚嘉定下不下雨", "out_of_scope")]
+)
+async def test_small_talk_in_a_topic_is_not_taken_for_a_follow_up(
+    tracker: TrackerFactory,
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+    text: str,
+    intent: str,
+) -> None:
+    earlier = {"topic": "talent", "region": "嘉定区", "question": "有哪些人才政策"}
+    entities = {"region": "嘉定=嘉定区"} if "嘉定" in text else None
+    t = tracker(text, intent, entities=entities, slots=earlier)
+    await ActionReply().run(dispatcher, t, domain)
+    assert meta(dispatcher)["events"] == ["reply"]
+    assert meta(dispatcher)["sources"] == []
+
+
 async def test_pronoun_follow_up_inherits_the_park(
     tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any]
 ) -> None:
