@@ -10,6 +10,7 @@ import time
 SUITES: list[tuple[str, list[str]]] = [
     ("bench.retrieval", []),
     ("bench.nlu", ["--reuse-model"]),
+    ("bench.load", []),
 ]
 
 

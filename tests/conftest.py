@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from bot.launcher import Stack, start_stack
-from tests.auxil.processes import redis_server
+from bot.launcher import Stack, redis_server, start_stack
 
 
 @pytest.fixture(scope="session")

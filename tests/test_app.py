@@ -11,10 +11,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.chat import BUSY_TEXT, FORGOTTEN_TEXT, RATE_LIMITED_TEXT
 from bot.keys import CONVERSATIONS
+from bot.launcher import free_port
 from bot.settings import Settings
 from bot.state.conversations import ConversationId
 from tests.auxil.fake_rasa import FakeRasa
-from tests.auxil.processes import free_port
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]

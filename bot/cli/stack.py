@@ -19,7 +19,7 @@ from bot.settings import ROOT, Settings
 console = Console()
 log = logging.getLogger("bizbot")
 RASA_PROJECT = ROOT / "rasa_project"
-DEFAULT_RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+DEFAULT_RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 
 
 def configure_logging(level: str) -> None:
@@ -85,11 +85,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command("rasa-server")
     def rasa_server(
-        rasa_bin: Annotated[Path, typer.Option(envvar="RASA_BIN", help="Rasa's executable.")] = (
-            DEFAULT_RASA_BIN
-        ),
+        rasa_python: Annotated[
+            Path, typer.Option(envvar="RASA_PYTHON", help="The Python Rasa is installed in.")
+        ] = DEFAULT_RASA_PYTHON,
     ) -> None:
-        """Run `rasa run --enable-api` on 127.0.0.1 with Redis or the in-memory default."""
+        """Run `rasa run --enable-api` on 127.0.0.1 with Redis or the in-memory default.
+
+        Rasa starts through rasa_project/rasa_run.py, which applies our fixes to Rasa 3.6.
+        """
         settings = Settings()
         configure_logging(settings.log_level)
         endpoints, env = rasa_environment(settings, dict(os.environ))
@@ -98,11 +101,12 @@ def register(app: typer.Typer) -> None:
                 "REDIS_URL is not set: Rasa keeps trackers in memory; "
                 "conversations are NOT persistent"
             )
-        if not rasa_bin.exists():
-            console.print(f"[red]Rasa is not installed at {rasa_bin}: run `make setup`.[/]")
+        if not rasa_python.exists():
+            console.print(f"[red]Rasa is not installed at {rasa_python}: run `make setup`.[/]")
             raise typer.Exit(2)
         args = [
-            str(rasa_bin),
+            str(rasa_python),
+            str(RASA_PROJECT / "rasa_run.py"),
             "run",
             "--enable-api",
             "-i",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -26,6 +28,33 @@ DomainDict = dict[str, Any]
 MIN_QUESTION_CHARS = 8
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 RESET = [SlotSet("fallback_count", 0.0), SlotSet("handoff_offered", False)]
+
+
+Run = Callable[[Any, CollectingDispatcher, Tracker, DomainDict], Awaitable[list[EventType]]]
+
+
+def changes_only(run: Run) -> Run:
+    """Drop the SlotSet events that would set a slot to the value it already has.
+
+    Rasa keeps every event for the rest of the conversation, sends them all to the action
+    server on each turn and checks each action response against its event schema, so an
+    event that changes nothing still costs time on every later turn (docs/performance.md).
+    """
+
+    @functools.wraps(run)
+    async def wrapper(
+        self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events = await run(self, dispatcher, tracker, domain)
+        return [
+            event
+            for event in events
+            if not (
+                event.get("event") == "slot" and tracker.get_slot(event["name"]) == event["value"]
+            )
+        ]
+
+    return wrapper
 
 
 def _surfaces(tracker: Tracker) -> list[str]:
@@ -98,6 +127,7 @@ class ActionAnswer(Action):
     def name(self) -> str:
         return "action_answer"
 
+    @changes_only
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -110,6 +140,7 @@ class ActionReply(Action):
     def name(self) -> str:
         return "action_reply"
 
+    @changes_only
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -150,6 +181,7 @@ class ActionClarify(Action):
     def name(self) -> str:
         return "action_clarify"
 
+    @changes_only
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -175,6 +207,7 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
+    @changes_only
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

@@ -91,3 +91,8 @@ def meta(dispatcher: CollectingDispatcher) -> dict[str, Any]:
 def slots_set(events: list[dict[str, Any]]) -> dict[str, Any]:
     """Slot values the action set."""
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def slots_after(tracker: Tracker, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The slots once Rasa has applied the action's events."""
+    return {**tracker.slots, **slots_set(events)}

@@ -8,7 +8,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswer, ActionClarify, ActionHandoff, ActionReply
-from tests.actions.conftest import TrackerFactory, meta, slots_set, texts
+from tests.actions.conftest import TrackerFactory, meta, slots_after, slots_set, texts
 
 
 async def test_park_question_is_answered_with_a_citation(
@@ -167,14 +167,14 @@ async def test_greeting_and_bot_challenge_say_it_is_a_bot(
 async def test_first_fallback_clarifies_second_offers_a_human(
     tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any]
 ) -> None:
-    first = await ActionClarify().run(dispatcher, tracker("asdf", "nlu_fallback"), domain)
-    assert slots_set(first) == {"fallback_count": 1.0, "handoff_offered": False}
+    t1 = tracker("asdf", "nlu_fallback")
+    first = slots_after(t1, await ActionClarify().run(dispatcher, t1, domain))
+    assert (first["fallback_count"], first["handoff_offered"]) == (1.0, False)
     assert "没太理解" in texts(dispatcher)
     second_dispatcher = CollectingDispatcher()
-    second = await ActionClarify().run(
-        second_dispatcher, tracker("qwer", "nlu_fallback", slots=slots_set(first)), domain
-    )
-    assert slots_set(second) == {"fallback_count": 2.0, "handoff_offered": True}
+    t2 = tracker("qwer", "nlu_fallback", slots=first)
+    second = slots_after(t2, await ActionClarify().run(second_dispatcher, t2, domain))
+    assert (second["fallback_count"], second["handoff_offered"]) == (2.0, True)
     assert "转接人工客服" in texts(second_dispatcher)
 
 
@@ -192,7 +192,8 @@ async def test_accepting_the_offered_human_hands_off(
 async def test_request_human_emits_the_handoff_event_with_its_payload(
     tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any]
 ) -> None:
-    events = await ActionHandoff().run(dispatcher, tracker("我要找人工", "request_human"), domain)
+    t = tracker("我要找人工", "request_human", slots={"fallback_count": 1.0})
+    events = await ActionHandoff().run(dispatcher, t, domain)
     payload = meta(dispatcher)
     assert payload["escalated"] is True
     assert payload["events"] == ["handoff"]
@@ -213,8 +214,24 @@ async def test_low_confidence_real_question_goes_to_the_fact_store(
 async def test_low_confidence_question_the_sources_cannot_answer_says_so(
     tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any]
 ) -> None:
-    t = tracker("南湖区工业用电多少钱一度啊", "nlu_fallback", confidence=0.45)
+    t = tracker(
+        "南湖区工业用电多少钱一度啊", "nlu_fallback", confidence=0.45, slots={"fallback_count": 1.0}
+    )
     events = await ActionClarify().run(dispatcher, t, domain)
     assert "资料来源中没有" in texts(dispatcher)
     assert meta(dispatcher)["sources"] == []
-    assert slots_set(events)["fallback_count"] == 0.0
+    assert slots_after(t, events)["fallback_count"] == 0.0
+
+
+async def test_actions_leave_out_slot_events_that_change_nothing(
+    tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    assert await ActionReply().run(dispatcher, tracker("谢谢", "thank"), domain) == []
+    earlier = {"topic": "talent", "region": "嘉定区", "question": "有哪些人才政策"}
+    t = tracker(
+        "嘉定区人才公寓怎么申请", "ask_talent", entities={"region": "嘉定区"}, slots=earlier
+    )
+    changed = slots_set(await ActionAnswer().run(CollectingDispatcher(), t, domain))
+    assert "region" not in changed
+    assert "topic" not in changed
+    assert changed["question"] == "人才公寓怎么申请"

@@ -202,16 +202,6 @@ def test_request_count_is_whole_passes(texts: int, minimum: int, expected: int) 
     assert nlu.request_count(texts, minimum) == expected
 
 
-def test_summarise_histogram_in_milliseconds() -> None:
-    hist = nlu.new_histogram()
-    for micros in range(1000, 101_000, 1000):
-        hist.record_value(micros)
-    summary = nlu.summarise(hist)
-    assert summary["requests"] == 100
-    assert summary["p50_ms"] == pytest.approx(50, rel=0.01)
-    assert summary["p99_ms"] == pytest.approx(99, rel=0.01)
-
-
 def _prf(f1: float, support: int = 10) -> dict[str, Any]:
     return {"precision": f1, "recall": f1, "f1": f1, "support": support}
 

@@ -22,7 +22,7 @@ from bot.chat import FORGOTTEN_TEXT
 from bot.clients.rasa import Button, Reply
 from bot.desk.service import DISABLED_TEXT
 from bot.keys import CONVERSATIONS
-from bot.launcher import Stack
+from bot.launcher import Stack, free_port
 from bot.settings import Settings
 from bot.state.conversations import ConversationId
 from tests.auxil import fake_rasa_replies as scripted
@@ -40,7 +40,6 @@ from tests.auxil.fake_telegram import (
     reply_to_bot_update,
     serve,
 )
-from tests.auxil.processes import free_port
 
 SECRET = "s3cret_Token-1"
 CHAT = 42

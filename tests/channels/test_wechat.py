@@ -17,7 +17,7 @@ from bot.app import create_app
 from bot.channels import wechat, wechat_xml
 from bot.channels.wechat_xml import MAX_TEXT_BYTES, TRUNCATED_NOTE, parse_xml, sign, split_text
 from bot.keys import CONVERSATIONS
-from bot.launcher import Stack
+from bot.launcher import Stack, free_port
 from bot.settings import Settings
 from bot.state.conversations import ConversationId
 from tests.auxil.fake_rasa import FakeRasa
@@ -33,7 +33,6 @@ from tests.auxil.fake_wechat import (
     message_xml,
     signed_query,
 )
-from tests.auxil.processes import free_port
 
 Client = TestClient[web.Request, web.Application]
 ClientFactory = Callable[[web.Application], Awaitable[Client]]

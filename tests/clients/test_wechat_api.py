@@ -21,9 +21,9 @@ from bot.clients.wechat_api import (
     WeChatTimeoutError,
     WeChatUnavailableError,
 )
+from bot.launcher import free_port
 from bot.state.keys import Keys
 from tests.auxil.fake_wechat import APP_ID, APP_SECRET, FakeWeChatApi
-from tests.auxil.processes import free_port
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 MakeClient = Callable[..., WeChatClient]

@@ -17,10 +17,10 @@ from bot.app import create_app
 from bot.channels import telegram
 from bot.desk.agents import hash_token
 from bot.keys import DESK
+from bot.launcher import free_port
 from bot.settings import Settings
 from tests.auxil.fake_rasa_replies import ScriptedRasa
 from tests.auxil.fake_telegram import TOKEN, FakeTelegram, serve
-from tests.auxil.processes import free_port
 
 TOKENS = {
     "alice": "alice-token-0123456789",

@@ -8,8 +8,8 @@ from redis.asyncio import Redis
 
 from bot.desk.outbox import Delivery, Outbox
 from bot.desk.service import CLAIMED_TEXT
+from bot.launcher import redis_server
 from bot.state.keys import Keys
-from tests.auxil.processes import redis_server
 from tests.auxil.sse import read_events
 from tests.desk.harness import desk_bot
 

@@ -22,9 +22,9 @@ from bot.desk.unanswered import (
 )
 from bot.faqtest.cases import parse
 from bot.faqtest.errors import CaseFileError
+from bot.launcher import free_port
 from bot.state.keys import Keys
 from bot.state.redis import StateUnavailableError, open_redis
-from tests.auxil.processes import free_port
 
 T0 = 1_717_200_000.0  # 2024-06-01 00:00 UTC
 

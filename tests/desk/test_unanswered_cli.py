@@ -13,9 +13,9 @@ from typer.testing import CliRunner, Result
 from bot.cli.unanswered import app
 from bot.desk.unanswered import FALLBACK, NOT_IN_SOURCES, Unanswered, UnansweredLog
 from bot.faqtest.cases import load_file
+from bot.launcher import free_port
 from bot.state.keys import Keys
 from bot.state.redis import open_redis
-from tests.auxil.processes import free_port
 
 T0 = 1_717_200_000.0  # 2024-06-01 00:00 UTC
 QUESTIONS = [

@@ -12,6 +12,7 @@ from wechatpy import parse_message
 
 from bot.app import create_app
 from bot.desk.service import CLAIMED_TEXT, CLOSED_TEXT
+from bot.launcher import free_port
 from bot.settings import Settings
 from tests.auxil.fake_rasa_replies import ScriptedRasa
 from tests.auxil.fake_wechat import (
@@ -22,7 +23,6 @@ from tests.auxil.fake_wechat import (
     message_xml,
     signed_query,
 )
-from tests.auxil.processes import free_port
 from tests.desk.harness import DESK_AGENTS, bearer
 
 Client = TestClient[web.Request, web.Application]

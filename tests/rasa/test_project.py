@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -10,7 +11,8 @@ import pytest
 import yaml
 
 from bot import rasa_lookups
-from tests.auxil.processes import MODEL, RASA_BIN, ROOT
+from bot.launcher import MODEL, RASA_BIN
+from bot.settings import ROOT
 
 RASA_PROJECT = ROOT / "rasa_project"
 
@@ -71,3 +73,38 @@ def test_stories_pass_with_no_prediction_errors(tmp_path: Path) -> None:
     failed = tmp_path / "failed_test_stories.yml"
     detail = failed.read_text("utf-8") if failed.exists() else result.stderr[-3000:]
     assert result.returncode == 0, detail
+
+
+@pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model: make train")
+def test_rasa_run_fixes_change_no_prediction_and_no_error() -> None:
+    """rasa_run.py loads without a training step and checks responses with one validator."""
+    holdout = yaml.safe_load((RASA_PROJECT / "tests" / "nlu" / "holdout.yml").read_text("utf-8"))
+    texts = [
+        line.strip()[2:]
+        for block in holdout["nlu"]
+        for line in block["examples"].splitlines()
+        if line.strip()
+    ][::5]
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(
+        [
+            str(RASA_BIN.with_name("python")),
+            str(Path(__file__).with_name("rasa_run_check.py")),
+            str(MODEL),
+            json.dumps(texts, ensure_ascii=False),
+        ],
+        cwd=RASA_PROJECT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(texts) >= 50
+    assert report["label_differences"] == 0
+    assert report["max_confidence_difference"] < 1e-6
+    assert report["valid"] is True
+    # An invalid response still fails with Rasa's own message.
+    assert "Failed to validate Action server response" in report["invalid_error"]
