@@ -19,7 +19,10 @@ Steps:
    are in flight at once. Latency per message goes into an HdrHistogram.
 4. Sustained throughput: 1,000 distinct conversations (2,000 messages) at concurrency 64,
    raw and through the bot.
-5. Nothing lost, nothing duplicated: a message is *lost* if its request fails or gets no
+5. Profiles (full plan only): py-spy samples Rasa, the action server and the bot for 20 s of
+   concurrency-16 load through the bot, after the scored runs; the flame graphs are
+   bench/results/profile-{rasa,actions,bot}.svg.
+6. Nothing lost, nothing duplicated: a message is *lost* if its request fails or gets no
    reply. Afterwards every conversation's Rasa tracker must hold each message exactly once and
    in order (a *duplicate* is a message Rasa saw twice); for the bot, its Redis message log
    must hold each message and one reply for it, in order.
@@ -74,6 +77,7 @@ TARGETS = {
     "rasa_rss_mb": 1200.0,
 }
 REQUEST_TIMEOUT_S = 60.0
+PROFILE_SECONDS = 20
 VERIFY_CONCURRENCY = 8
 
 console = Console()
@@ -328,11 +332,12 @@ class Plan:
     per_level: Mapping[int, int]
     sustained: int
     max_seconds: float
+    profile: bool = False
 
     @classmethod
     def full(cls) -> Plan:
         """The committed figures: 100/400/400 conversations, then 1,000."""
-        return cls({1: 100, 16: 400, 64: 400}, 1000, 120.0)
+        return cls({1: 100, 16: 400, 64: 400}, 1000, 120.0, profile=True)
 
     @classmethod
     def quick(cls) -> Plan:
@@ -376,10 +381,51 @@ async def drive(stack: Stack, plan: Plan, questions: Sequence[str], sampler: Rss
                         f"p99 {lat['p99_ms']} ms, lost {row['lost']}, dup {row['duplicated']}"
                     )
                     sampler.sample()
+            if plan.profile:
+                await profile(session, Bot(stack.bot_url), stack, questions, plan.max_seconds)
     finally:
         if redis is not None:
             await redis.aclose()
     return runs
+
+
+async def profile(
+    session: aiohttp.ClientSession,
+    target: Target,
+    stack: Stack,
+    questions: Sequence[str],
+    max_seconds: float,
+) -> None:
+    """py-spy flame graphs of Rasa and the bot under the concurrency-16 load (not scored)."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    pids = {name: stack.group.get(name).popen.pid for name in ("rasa", "bot", "actions")}
+    console.print(f"  profile: {target.name}, concurrency 16, py-spy on {', '.join(pids)} …")
+    spies = [
+        await asyncio.create_subprocess_exec(
+            str(py_spy),
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(PROFILE_SECONDS),
+            "--rate",
+            "100",
+            "--nonblocking",
+            "--format",
+            "flamegraph",
+            "--output",
+            str(RESULTS / f"profile-{name}.svg"),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for name, pid in pids.items()
+    ]
+    convs = conversations(f"profile-{os.getpid()}", 10_000, questions)
+    await run_load(session, target, convs, 16, min(max_seconds, PROFILE_SECONDS))
+    for spy in spies:
+        _, err = await asyncio.wait_for(spy.communicate(), PROFILE_SECONDS + 60)
+        if spy.returncode != 0:
+            console.print(f"  [yellow]py-spy failed: {err.decode(errors='replace')[-300:]}[/]")
 
 
 def targets_verdict(data: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -87,6 +87,7 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
             timeout_s=settings.rasa_timeout_s,
             retries=settings.rasa_retries,
             token=token,
+            max_in_flight=settings.rasa_max_in_flight,
         )
         yield
 

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     rasa_token: SecretStr | None = None
     rasa_timeout_s: Annotated[float, Field(gt=0)] = 10.0
     rasa_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    rasa_max_in_flight: Annotated[int, Field(ge=1, le=256)] = 4
     action_server_url: str = "http://127.0.0.1:5055"
     action_server_port: Annotated[int, Field(ge=1, le=65535)] = 5055
 

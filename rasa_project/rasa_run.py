@@ -79,10 +79,37 @@ def load_models_without_a_training_step() -> None:
     RasaModel.load = classmethod(load)
 
 
+def skip_merging_a_tracker_that_holds_the_stored_one() -> None:
+    """Save a tracker without comparing every event when it already holds the stored ones.
+
+    Before each save, Rasa 3.6's Redis tracker store merges the stored tracker into the new
+    one. Its test for "nothing to merge" replays the tracker and compares the events with an
+    equality that JSON-encodes each one (jsonpickle). That is work for every event of the
+    conversation, on every message (py-spy). When the new tracker's first events are the
+    stored ones (compared as dicts, timestamps included), the new tracker is the merge. Any
+    other case goes through Rasa's own merge.
+    """
+    from rasa.core.tracker_store import RedisTrackerStore
+
+    rasa_merge = RedisTrackerStore._merge_trackers
+
+    def merge(prior_tracker: Any, tracker: Any) -> Any:
+        prior = list(prior_tracker.events)
+        current = list(tracker.events)
+        if len(current) >= len(prior) and all(
+            new.as_dict() == old.as_dict() for new, old in zip(current, prior, strict=False)
+        ):
+            return tracker
+        return rasa_merge(prior_tracker, tracker)
+
+    RedisTrackerStore._merge_trackers = staticmethod(merge)
+
+
 def main() -> None:
     """Apply the fixes, then hand over to Rasa's own entry point."""
     validate_action_responses_once()
     load_models_without_a_training_step()
+    skip_merging_a_tracker_that_holds_the_stored_one()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

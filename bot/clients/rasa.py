@@ -116,6 +116,7 @@ class RasaClient:
         retries: int,
         token: str | None = None,
         backoff_s: float = 0.2,
+        max_in_flight: int = 4,
     ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
@@ -123,11 +124,24 @@ class RasaClient:
         self._retries = retries
         self._backoff = backoff_s
         self._params = {"token": token} if token else {}
+        self._queue_timeout = timeout_s
+        # Rasa handles a message mostly on one CPU-bound event loop. Given more messages at
+        # once it interleaves them and the slowest wait many seconds; a first-come,
+        # first-served queue here keeps the wait fair (docs/performance.md).
+        self._in_flight = asyncio.Semaphore(max_in_flight)
 
     async def send(self, sender: str, text: str, metadata: Mapping[str, Any] | None = None) -> Turn:
         """Send one user message through the REST channel and return Rasa's turn."""
         body = {"sender": sender, "message": text, "metadata": dict(metadata or {})}
-        data = await self._request("POST", "/webhooks/rest/webhook", json=body, retry=True)
+        try:
+            async with asyncio.timeout(self._queue_timeout):
+                await self._in_flight.acquire()
+        except TimeoutError as exc:
+            raise RasaTimeoutError("Rasa is saturated: no free slot in time") from exc
+        try:
+            data = await self._request("POST", "/webhooks/rest/webhook", json=body, retry=True)
+        finally:
+            self._in_flight.release()
         return parse_turn(data)
 
     async def reset_tracker(self, sender: str) -> None:

@@ -18,6 +18,8 @@ class FakeRasa:
     appended: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
     delay_s: float = 0.0
     status: int = 200
+    in_flight: int = 0
+    most_in_flight: int = 0
 
     def app(self) -> web.Application:
         """The aiohttp app to serve with `aiohttp_server`."""
@@ -54,8 +56,13 @@ class FakeRasa:
     async def _webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.received.append(body)
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+        finally:
+            self.in_flight -= 1
         if self.status != 200:
             return web.json_response({"status": "failure"}, status=self.status)
         sender = body["sender"]

@@ -77,7 +77,7 @@ def test_stories_pass_with_no_prediction_errors(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model: make train")
 def test_rasa_run_fixes_change_no_prediction_and_no_error() -> None:
-    """rasa_run.py loads without a training step and checks responses with one validator."""
+    """rasa_run.py's three fixes: model loading, response checks, tracker merging."""
     holdout = yaml.safe_load((RASA_PROJECT / "tests" / "nlu" / "holdout.yml").read_text("utf-8"))
     texts = [
         line.strip()[2:]
@@ -108,3 +108,4 @@ def test_rasa_run_fixes_change_no_prediction_and_no_error() -> None:
     assert report["valid"] is True
     # An invalid response still fails with Rasa's own message.
     assert "Failed to validate Action server response" in report["invalid_error"]
+    assert report["merge"] == [True, True, True, True]
