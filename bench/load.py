@@ -411,6 +411,8 @@ async def profile(
             "--rate",
             "100",
             "--nonblocking",
+            # rasa-sdk's Sanic serves from a worker process under a manager process.
+            "--subprocesses",
             "--format",
             "flamegraph",
             "--output",
@@ -470,7 +472,8 @@ def quality() -> dict[str, Any]:
     out: dict[str, Any] = {}
     with contextlib.suppress(OSError, KeyError, ValueError):
         retrieval = json.loads((RESULTS / "retrieval.json").read_text("utf-8"))
-        out["retrieval_hit_at_1"] = retrieval["store"]["hit_at_1"]
+        out["retrieval_hit_at_1"] = retrieval["systems"]["store"]["evaluation"]["hit@1"]
+        out["retrieval_baseline_hit_at_1"] = retrieval["systems"]["baseline"]["evaluation"]["hit@1"]
     with contextlib.suppress(OSError, KeyError, ValueError):
         nlu = json.loads((RESULTS / "nlu.json").read_text("utf-8"))
         out["intent_macro_f1"] = nlu["ours"]["intent"]["macro_f1"]

@@ -127,9 +127,11 @@ def render_markdown(data: Mapping[str, Any]) -> str:
     lines.append(_row("whole stack", data["cold_start_s"].get("stack", "n/a"), "", "", ""))
     lines += [
         "",
-        "Cold start is measured from each process's launch until its health URL answers; the three "
-        "start together on 2 CPUs, so each one's figure includes waiting for the others. RSS "
-        "includes child processes; peak also takes the kernel's high-water mark (VmHWM).",
+        "The three processes are launched together on 2 CPUs, so each figure includes sharing "
+        "the CPUs with the others. A process's figure runs until it answers HTTP (the bot "
+        "answers 503 while Rasa loads); the whole stack's runs until the bot's `/healthz` is "
+        "green. RSS includes child processes; peak also takes the kernel's high-water mark "
+        "(VmHWM).",
         "",
         "## Quality (from the committed retrieval and NLU results)",
         "",
@@ -139,6 +141,7 @@ def render_markdown(data: Mapping[str, Any]) -> str:
         _row("figure", "value"),
         _row("---", "---:"),
         _row("fact store hit@1 (bench/results/retrieval.md)", q.get("retrieval_hit_at_1", "n/a")),
+        _row("BM25 baseline hit@1", q.get("retrieval_baseline_hit_at_1", "n/a")),
         _row("intent macro-F1, as served (bench/results/nlu.md)", q.get("intent_macro_f1", "n/a")),
         _row("baseline macro-F1 (TF-IDF + LR)", q.get("baseline_macro_f1", "n/a")),
         "",

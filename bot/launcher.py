@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,18 +103,21 @@ class Group:
         self.procs.clear()
 
 
-def wait_http(url: str, proc: Proc, timeout: float) -> float:
-    """Poll `url` until it answers 200; returns seconds since the process started."""
+def wait_http(url: str, proc: Proc, timeout: float, *, any_status: bool = False) -> float:
+    """Poll `url` until it answers 200 (any status if `any_status`); seconds since start."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.popen.poll() is not None:
             raise LaunchError(f"{proc.name} exited ({proc.popen.returncode}):\n{proc.tail()}")
-        with (
-            contextlib.suppress(urllib.error.URLError, OSError),
-            urllib.request.urlopen(url, timeout=2) as resp,  # noqa: S310 -- loopback only
-        ):
-            if resp.status == 200:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 -- loopback only
+                if resp.status == 200:
+                    return time.monotonic() - proc.started
+        except urllib.error.HTTPError:
+            if any_status:
                 return time.monotonic() - proc.started
+        except (urllib.error.URLError, OSError):
+            pass
         time.sleep(0.25)
     raise LaunchError(f"{proc.name} not ready at {url} after {timeout:.0f}s:\n{proc.tail()}")
 
@@ -238,12 +242,22 @@ def start_stack(
         actions = stack.group.start("actions", [bizbot, "action-server"], env)
         rasa = stack.group.start("rasa", [bizbot, "rasa-server"], env)
         bot = stack.group.start("bot", [bizbot, "serve"], env)
-        stack.ready_s["actions"] = wait_http(f"{stack.action_url}/health", actions, 60)
-        say(f"action server ready in {stack.ready_s['actions']:.1f}s; waiting for Rasa")
-        stack.ready_s["rasa"] = wait_http(f"{stack.rasa_url}/version", rasa, RASA_START_TIMEOUT_S)
-        say(f"Rasa ready in {stack.ready_s['rasa']:.1f}s")
-        stack.ready_s["bot"] = wait_http(f"{stack.bot_url}/healthz", bot, 30)
-        stack.ready_s["stack"] = max(stack.ready_s.values())
+        # Each process is timed on its own, in parallel: the bot answers (503 while Rasa
+        # loads) long before its /healthz is green, which is the whole stack's figure.
+        waits = {
+            "actions": (f"{stack.action_url}/health", actions, 60.0, False),
+            "rasa": (f"{stack.rasa_url}/version", rasa, RASA_START_TIMEOUT_S, False),
+            "bot": (f"{stack.bot_url}/healthz", bot, 30.0, True),
+        }
+        with ThreadPoolExecutor(len(waits)) as pool:
+            futures = {
+                name: pool.submit(wait_http, url, proc, timeout, any_status=any_status)
+                for name, (url, proc, timeout, any_status) in waits.items()
+            }
+            for name, future in futures.items():
+                stack.ready_s[name] = future.result()
+                say(f"{name} answering after {stack.ready_s[name]:.1f}s")
+        stack.ready_s["stack"] = wait_http(f"{stack.bot_url}/healthz", bot, 30)
         say(f"stack healthy at {stack.bot_url} ({stack.ready_s['stack']:.1f}s)")
     except BaseException:
         stack.group.stop()

@@ -108,3 +108,10 @@ async def test_load_client_counts_answers_and_finds_no_duplicates(stack: Stack) 
                 assert again.duplicated >= 4
     finally:
         await redis.aclose()
+
+
+def test_quality_is_read_from_the_committed_results() -> None:
+    quality = load.quality()
+    assert 0.9 < quality["retrieval_hit_at_1"] <= 1
+    assert quality["retrieval_baseline_hit_at_1"] < quality["retrieval_hit_at_1"]
+    assert 0.9 < quality["intent_macro_f1"] <= 1
