@@ -254,9 +254,14 @@ def start_stack(
                 name: pool.submit(wait_http, url, proc, timeout, any_status=any_status)
                 for name, (url, proc, timeout, any_status) in waits.items()
             }
-            for name, future in futures.items():
-                stack.ready_s[name] = future.result()
-                say(f"{name} answering after {stack.ready_s[name]:.1f}s")
+            try:
+                for name, future in futures.items():
+                    stack.ready_s[name] = future.result()
+                    say(f"{name} answering after {stack.ready_s[name]:.1f}s")
+            except BaseException:
+                # Stopped processes end the other waits at once, so the pool can shut down.
+                stack.group.stop()
+                raise
         stack.ready_s["stack"] = wait_http(f"{stack.bot_url}/healthz", bot, 30)
         say(f"stack healthy at {stack.bot_url} ({stack.ready_s['stack']:.1f}s)")
     except BaseException:
