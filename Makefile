@@ -80,7 +80,7 @@ bench: setup facts train ## Benchmarks; results go to bench/results/
 	$(BIN)/python -m bench
 
 lock: ## Re-resolve requirements/app.lock from pyproject.toml
-	$(BIN)/pip install --quiet uv && $(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements/app.lock
+	$(BIN)/pip install --quiet uv && $(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --custom-compile-command "make lock" -o requirements/app.lock
 
 lock-rasa: ## Re-resolve requirements/rasa.lock (rasa[jieba]==3.6.21)
 	@py=$$(scripts/find-python310.sh) && tmp=$$(mktemp -d) && "$$py" -m venv $$tmp && \
