@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import itertools
 import json
 import logging
 import os
@@ -58,6 +59,8 @@ TELEGRAM = web.AppKey("telegram", Application)
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 -- a header name
 ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
+# Pauses between start-up attempts while Telegram cannot be reached; the last one repeats.
+START_RETRY_S = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)
 POLL_TIMEOUT_S = 10
 TYPING_EVERY_S = 4.0
 RATE_LIMIT_RETRIES = 3
@@ -193,32 +196,71 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     application = build_application(settings, token, app)
     app[TELEGRAM] = application
-    async with application:
-        if settings.telegram_webhook_url:
-            await application.bot.set_webhook(
-                settings.telegram_webhook_url,
-                secret_token=render.webhook_secret(settings),
-                allowed_updates=ALLOWED_UPDATES,
-            )
-        elif application.updater:
-            await application.updater.start_polling(
-                timeout=POLL_TIMEOUT_S, allowed_updates=ALLOWED_UPDATES
-            )
-        await application.start()
-        mode = "webhook" if settings.telegram_webhook_url else "polling"
-        log.info("Telegram channel running as @%s (%s)", application.bot.username, mode)
-
-        async def send(chat_id: str, text: str) -> None:
-            await deliver(application.bot, chat_id, text)
-
-        app[SENDERS]["telegram"] = send
-        try:
-            yield
-        finally:
-            app[SENDERS].pop("telegram", None)
-            if application.updater and application.updater.running:
-                await application.updater.stop()
+    retrying: asyncio.Task[None] | None = None
+    try:
+        await _start_channel(app, application)
+    except TelegramError as exc:
+        # The web chat, WeChat and the desk do not need Telegram: run without it for now.
+        log.warning(
+            "Telegram channel not started (%s); the bot runs without it and keeps trying",
+            type(exc).__name__,
+        )
+        retrying = asyncio.create_task(_keep_starting(app, application))
+    try:
+        yield
+    finally:
+        if retrying is not None:
+            retrying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retrying
+        app[SENDERS].pop("telegram", None)
+        if application.updater and application.updater.running:
+            await application.updater.stop()
+        if application.running:
             await application.stop()
+        await application.shutdown()
+
+
+async def _start_channel(app: web.Application, application: TelegramApp) -> None:
+    """Log in, register the webhook or start polling, start handling updates."""
+    settings = app[SETTINGS]
+    await application.initialize()
+    if settings.telegram_webhook_url:
+        await application.bot.set_webhook(
+            settings.telegram_webhook_url,
+            secret_token=render.webhook_secret(settings),
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    elif application.updater and not application.updater.running:
+        await application.updater.start_polling(
+            timeout=POLL_TIMEOUT_S, allowed_updates=ALLOWED_UPDATES
+        )
+    await application.start()
+    mode = "webhook" if settings.telegram_webhook_url else "polling"
+    log.info("Telegram channel running as @%s (%s)", application.bot.username, mode)
+
+    async def send(chat_id: str, text: str) -> None:
+        await deliver(application.bot, chat_id, text)
+
+    app[SENDERS]["telegram"] = send
+
+
+async def _keep_starting(app: web.Application, application: TelegramApp) -> None:
+    """Try again with growing pauses until the channel runs (cancelled at shutdown)."""
+    for attempt in itertools.count(2):
+        pause = START_RETRY_S[min(attempt - 2, len(START_RETRY_S) - 1)]
+        await asyncio.sleep(pause)
+        try:
+            await _start_channel(app, application)
+        except TelegramError as exc:
+            log.warning(
+                "Telegram channel not started (attempt %d, %s); next try in %.0f s",
+                attempt,
+                type(exc).__name__,
+                START_RETRY_S[min(attempt - 1, len(START_RETRY_S) - 1)],
+            )
+        else:
+            return
 
 
 async def deliver(bot: Bot, chat_id: str, text: str) -> None:
@@ -244,6 +286,11 @@ async def webhook(request: web.Request) -> web.Response:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return error_response(400, "invalid_json", "The request body must be valid JSON.")
     application = request.app[TELEGRAM]
+    if not application.running:
+        # Telegram redelivers an update it did not get a 200 for, so nothing is lost.
+        return error_response(
+            503, "telegram_starting", "The Telegram channel is starting; try again later."
+        )
     update = render.parse_update(body, application.bot)
     if update is None:
         return error_response(400, "invalid_update", "The body is not a Telegram update.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -21,7 +22,7 @@ from bot.channels.telegram_render import MAX_CHARS, file_url, split_text, utf16_
 from bot.chat import FORGOTTEN_TEXT
 from bot.clients.rasa import Button, Reply
 from bot.desk.service import DISABLED_TEXT
-from bot.keys import CONVERSATIONS
+from bot.keys import CONVERSATIONS, SENDERS
 from bot.launcher import Stack, free_port
 from bot.settings import Settings
 from bot.state.conversations import ConversationId
@@ -95,9 +96,11 @@ def settings_for(tg_url: str, rasa_url: str, *, webhook: bool, **overrides: Any)
 
 
 @asynccontextmanager
-async def running(webhook: bool, **overrides: Any) -> AsyncIterator[Harness]:
+async def running(
+    webhook: bool, tg: FakeTelegram | None = None, **overrides: Any
+) -> AsyncIterator[Harness]:
     """Fake Telegram and Rasa, then the bot app; stopped in reverse order."""
-    tg, rasa = FakeTelegram(), ScriptedRasa()
+    tg, rasa = tg or FakeTelegram(), ScriptedRasa()
     async with serve(tg.app()) as tg_server, serve(rasa.app()) as rasa_server:
         tg_url = str(tg_server.make_url("")).rstrip("/")
         settings = settings_for(tg_url, str(rasa_server.make_url("")), webhook=webhook, **overrides)
@@ -151,6 +154,50 @@ async def test_polling_mode_picks_up_queued_updates_and_stops_cleanly() -> None:
     # On shutdown PTB confirms what it fetched with one last, non-blocking getUpdates.
     assert int(polls[-1]["offset"]) > int(polls[0].get("offset") or 0)
     assert polls[-1]["timeout"] == "0"
+
+
+@pytest.mark.parametrize("webhook", [True, False])
+async def test_the_bot_starts_while_telegram_is_down_and_joins_when_it_is_back(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, webhook: bool
+) -> None:
+    monkeypatch.setattr(telegram, "START_RETRY_S", (0.05,))
+    tg = FakeTelegram()
+    for _ in range(3):
+        tg.fail_once("getMe", 502)
+    async with running(webhook=webhook, tg=tg) as harness:
+        # The web chat does not wait for Telegram.
+        resp = await harness.client.post("/api/chat", json={"sender": "w1", "text": "你好"})
+        assert (await resp.json())["replies"][0]["text"] == "echo: 你好"
+        for _ in range(200):
+            if "telegram" in harness.app[SENDERS]:
+                break
+            await asyncio.sleep(0.05)
+        assert [c.status for c in tg.calls if c.method == "getMe"][:3] == [502, 502, 502]
+        (reply,) = await harness.reply_to(message_update(CHAT, "你好"))
+        assert reply["text"] == "echo: 你好"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("Telegram channel not started (NetworkError)" in w for w in warnings)
+    assert not any(TOKEN in r.getMessage() for r in caplog.records)
+
+
+async def test_an_update_that_arrives_before_the_channel_runs_is_refused_for_redelivery(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(telegram, "START_RETRY_S", (60.0,))
+    tg = FakeTelegram()
+    for _ in range(2):  # the request itself retries a network error once
+        tg.fail_once("getMe", 502)
+    async with running(webhook=True, tg=tg) as harness:
+        resp = await harness.client.post(
+            telegram.WEBHOOK_PATH,
+            json=message_update(CHAT, "你好"),
+            headers={telegram.SECRET_HEADER: SECRET},
+        )
+        assert resp.status == 503
+        assert (await resp.json())["error"]["code"] == "telegram_starting"
+        assert "telegram" not in harness.app[SENDERS]
+    # Shut down while still waiting to retry: nothing was sent, nothing hangs.
+    assert tg.sent("sendMessage") == []
 
 
 # -- the webhook route -------------------------------------------------------------------
