@@ -56,7 +56,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 
 from bench.measure import MB, high_water_rss, machine_info, new_histogram, summarise, tree_rss
-from bot.launcher import Stack, redis_server, start_stack
+from bot.launcher import LaunchError, Stack, redis_server, start_stack
 from bot.settings import Settings
 from bot.state.keys import Keys
 
@@ -81,10 +81,6 @@ PROFILE_SECONDS = 20
 VERIFY_CONCURRENCY = 8
 
 console = Console()
-
-
-class LoadError(Exception):
-    """The benchmark could not run (stack down, model missing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,13 +341,14 @@ class Plan:
         return cls({1: 5, 16: 16, 64: 64}, 64, 30.0)
 
 
-async def drive(stack: Stack, plan: Plan, questions: Sequence[str], sampler: RssSampler) -> Any:
+async def drive(
+    stack: Stack, plan: Plan, questions: Sequence[str], sampler: RssSampler
+) -> list[dict[str, Any]]:
     """Every load run, raw then bot at each level, then the sustained runs; verified."""
     targets: list[Target] = [RawRasa(stack.rasa_url), Bot(stack.bot_url)]
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
     connector = aiohttp.TCPConnector(limit=0)
     runs: list[dict[str, Any]] = []
-    hists: dict[tuple[str, int], HdrHistogram] = {}
     redis = Redis.from_url(stack.redis_url) if stack.redis_url else None
     try:
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
@@ -373,7 +370,6 @@ async def drive(stack: Stack, plan: Plan, questions: Sequence[str], sampler: Rss
                     await verify(session, stack.rasa_url, redis, target, convs, outcome)
                     row = {"kind": kind, **outcome.as_dict()}
                     runs.append(row)
-                    hists[(target.name, concurrency)] = outcome.hist
                     lat = row["latency"]
                     console.print(
                         f"    {row['answered']}/{row['sent']} answered, "
@@ -545,8 +541,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(f"[bold]bench.load[/] ({'quick' if args.quick else 'full'} plan)")
     try:
         data = run(plan)
-    except LoadError as exc:
-        console.print(f"[red]{exc}[/]")
+    except (LaunchError, RuntimeError) as exc:
+        # A missing model or redis-server, or a process that did not start: say which.
+        console.print(f"[red]The stack could not run: {exc}[/]")
         return 1
     write_results(data, args.results)
     for row in data["targets"]:
