@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench import nlu
 from bot import rasa_lookups
 from bot.launcher import MODEL, RASA_BIN
 from bot.settings import ROOT
@@ -19,9 +20,14 @@ RASA_PROJECT = ROOT / "rasa_project"
 
 def rasa(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run the Rasa CLI from .venv-rasa in the project folder."""
+    return in_rasa_env([str(RASA_BIN), *args], timeout=timeout)
+
+
+def in_rasa_env(command: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a program of .venv-rasa in the project folder, without telemetry or TF noise."""
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run(
-        [str(RASA_BIN), *args],
+        command,
         cwd=RASA_PROJECT,
         env=env,
         text=True,
@@ -78,27 +84,15 @@ def test_stories_pass_with_no_prediction_errors(tmp_path: Path) -> None:
 @pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model: make train")
 def test_rasa_run_fixes_change_no_prediction_and_no_error() -> None:
     """rasa_run.py's three fixes: model loading, response checks, tracker merging."""
-    holdout = yaml.safe_load((RASA_PROJECT / "tests" / "nlu" / "holdout.yml").read_text("utf-8"))
-    texts = [
-        line.strip()[2:]
-        for block in holdout["nlu"]
-        for line in block["examples"].splitlines()
-        if line.strip()
-    ][::5]
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run(
+    texts = [example.text for example in nlu.load_examples([nlu.HOLDOUT])][::5]
+    done = in_rasa_env(
         [
             str(RASA_BIN.with_name("python")),
             str(Path(__file__).with_name("rasa_run_check.py")),
             str(MODEL),
             json.dumps(texts, ensure_ascii=False),
         ],
-        cwd=RASA_PROJECT,
-        env=env,
-        text=True,
-        capture_output=True,
         timeout=600,
-        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
