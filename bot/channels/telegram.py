@@ -247,17 +247,19 @@ async def _start_channel(app: web.Application, application: TelegramApp) -> None
 
 async def _keep_starting(app: web.Application, application: TelegramApp) -> None:
     """Try again with growing pauses until the channel runs (cancelled at shutdown)."""
+    pauses = itertools.chain(START_RETRY_S, itertools.repeat(START_RETRY_S[-1]))
+    pause = next(pauses)
     for attempt in itertools.count(2):
-        pause = START_RETRY_S[min(attempt - 2, len(START_RETRY_S) - 1)]
         await asyncio.sleep(pause)
         try:
             await _start_channel(app, application)
         except TelegramError as exc:
+            pause = next(pauses)
             log.warning(
                 "Telegram channel not started (attempt %d, %s); next try in %.0f s",
                 attempt,
                 type(exc).__name__,
-                START_RETRY_S[min(attempt - 1, len(START_RETRY_S) - 1)],
+                pause,
             )
         else:
             return

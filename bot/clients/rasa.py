@@ -124,7 +124,6 @@ class RasaClient:
         self._retries = retries
         self._backoff = backoff_s
         self._params = {"token": token} if token else {}
-        self._queue_timeout = timeout_s
         # Rasa handles a message mostly on one CPU-bound event loop. Given more messages at
         # once it interleaves them and the slowest wait many seconds; a first-come,
         # first-served queue here keeps the wait fair (docs/performance.md).
@@ -134,7 +133,8 @@ class RasaClient:
         """Send one user message through the REST channel and return Rasa's turn."""
         body = {"sender": sender, "message": text, "metadata": dict(metadata or {})}
         try:
-            async with asyncio.timeout(self._queue_timeout):
+            # The wait for a slot is bounded like the call itself.
+            async with asyncio.timeout(self._timeout.total):
                 await self._in_flight.acquire()
         except TimeoutError as exc:
             raise RasaTimeoutError("Rasa is saturated: no free slot in time") from exc
