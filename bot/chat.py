@@ -8,7 +8,15 @@ from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from typing import Any
 
-from bot.clients.rasa import Button, RasaClient, RasaError, Reply, Turn
+from bot.clients.rasa import (
+    Button,
+    RasaClient,
+    RasaError,
+    RasaTimeoutError,
+    RasaUnavailableError,
+    Reply,
+    Turn,
+)
 from bot.desk.errors import DeskDisabledError, DeskError
 from bot.desk.service import DISABLED_TEXT, Desk
 from bot.desk.unanswered import Unanswered, UnansweredLog
@@ -128,6 +136,11 @@ class ChatService:
             turn = await self._rasa.send(
                 conv.sender, nlu_text, {**(metadata or {}), "script": script}
             )
+        except (RasaUnavailableError, RasaTimeoutError) as exc:
+            # An outage affects every user at once: offer a person rather than opening a
+            # ticket for each of them, and the bot answers again as soon as Rasa is back.
+            log.warning("Rasa unavailable for a %s message: %s", conv.channel, exc)
+            return busy_turn(script)
         except RasaError as exc:
             log.warning("Rasa failed for a %s message: %s", conv.channel, exc)
             if not stateful or not self._desk.enabled:

@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 META_KEY = "bizbot"
 """Key of the custom payload our actions attach to every turn (see rasa_project/actions)."""
+SILENT_PAYLOADS = frozenset({"/restart"})
+"""Messages Rasa handles with a built-in action, which may say nothing and attach no payload."""
 
 
 class RasaError(Exception):
@@ -23,6 +25,10 @@ class RasaError(Exception):
 
 class RasaUnavailableError(RasaError):
     """Rasa could not be reached (connection refused or reset) after the retries."""
+
+
+class RasaActionsMissingError(RasaUnavailableError):
+    """Rasa answered without running our custom actions: the action server is down."""
 
 
 class RasaTimeoutError(RasaError):
@@ -142,7 +148,12 @@ class RasaClient:
             data = await self._request("POST", "/webhooks/rest/webhook", json=body, retry=True)
         finally:
             self._in_flight.release()
-        return parse_turn(data)
+        turn = parse_turn(data)
+        # Every other turn runs our actions, which always attach their payload. When the
+        # action server is down, Rasa logs the failure and answers 200 with nothing.
+        if not turn.replies and not turn.intent and text not in SILENT_PAYLOADS:
+            raise RasaActionsMissingError("Rasa answered without running our actions")
+        return turn
 
     async def reset_tracker(self, sender: str) -> None:
         """Replace the conversation's tracker events with none (Rasa's HTTP API)."""

@@ -18,6 +18,8 @@ class FakeRasa:
     appended: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
     delay_s: float = 0.0
     status: int = 200
+    actions_down: bool = False
+    """Answer like Rasa whose action server is down: 200 and no messages."""
     in_flight: int = 0
     most_in_flight: int = 0
 
@@ -65,6 +67,8 @@ class FakeRasa:
             self.in_flight -= 1
         if self.status != 200:
             return web.json_response({"status": "failure"}, status=self.status)
+        if self.actions_down:
+            return web.json_response([])
         sender = body["sender"]
         return web.json_response(
             [

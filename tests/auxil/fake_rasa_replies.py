@@ -62,6 +62,8 @@ class ScriptedRasa(FakeRasa):
         message = body["message"]
         if self.status != 200:
             return web.json_response({"status": "failure"}, status=self.status)
+        if self.actions_down:
+            return web.json_response([])
         if message in self.delays:
             await asyncio.sleep(self.delays[message])
         replies = self.script.get(message)

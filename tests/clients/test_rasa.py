@@ -11,7 +11,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.clients.rasa import RasaClient, RasaResponseError, RasaTimeoutError
+from bot.clients.rasa import (
+    RasaActionsMissingError,
+    RasaClient,
+    RasaResponseError,
+    RasaTimeoutError,
+    RasaUnavailableError,
+)
 from tests.auxil.fake_rasa import FakeRasa
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
@@ -70,3 +76,16 @@ async def test_a_failed_message_frees_its_slot(
                 await rasa.send("u", "hi")
         fake.status = 200
         assert (await rasa.send("u", "hi")).replies
+
+
+async def test_a_turn_without_our_actions_means_the_action_server_is_down(
+    aiohttp_server: ServerFactory,
+) -> None:
+    fake = FakeRasa(actions_down=True)
+    async with client_of(fake, aiohttp_server, timeout_s=5, max_in_flight=1) as rasa:
+        with pytest.raises(RasaActionsMissingError) as caught:
+            await rasa.send("u1", "嘉定有哪些园区")
+        # Rasa's built-in restart says nothing by design.
+        restarted = await rasa.send("u1", "/restart")
+    assert isinstance(caught.value, RasaUnavailableError)
+    assert restarted.replies == []

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.chat import ERROR_HANDOFF_TEXT
+from bot.chat import BUSY_TEXT, ERROR_HANDOFF_TEXT
 from bot.desk.service import CLAIMED_TEXT, CLOSED_TEXT, DISABLED_TEXT
 from bot.keys import DESK, UNANSWERED
+from bot.launcher import free_port
 from bot.state.conversations import ConversationId
 from tests.auxil.fake_telegram import command_update, message_update
 from tests.auxil.sse import read_events
@@ -186,6 +187,22 @@ async def test_rasa_failing_hands_the_user_to_a_person(bot: DeskHarness) -> None
     assert answer["replies"][0]["text"] == ERROR_HANDOFF_TEXT
     assert "排在第 1 位" in answer["replies"][-1]["text"]
     assert (await bot.only_ticket())["reason"] == "internal_error"
+
+
+@pytest.mark.parametrize("outage", ["rasa_unreachable", "action_server_down"])
+async def test_an_outage_offers_a_person_without_opening_a_ticket_per_user(
+    redis_url: str, outage: str
+) -> None:
+    # Nothing listens on a fresh free port: connection refused, as when Rasa was killed.
+    nowhere = f"http://127.0.0.1:{free_port()}" if outage == "rasa_unreachable" else None
+    async with desk_bot(redis_url, rasa_url=nowhere) as bot:
+        bot.rasa.actions_down = outage == "action_server_down"
+        answers = [await bot.chat(f"u{i}", "嘉定有哪些园区") for i in range(3)]
+        tickets = await bot.api("GET", "/desk/api/tickets")
+    for answer in answers:
+        assert [r["text"] for r in answer["replies"]] == [BUSY_TEXT]
+        assert answer["replies"][0]["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
+    assert tickets["tickets"] == []
 
 
 async def test_fallbacks_and_unanswerable_questions_are_recorded(bot: DeskHarness) -> None:
