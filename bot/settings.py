@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     max_text_chars: Annotated[int, Field(ge=1)] = 2000
     rate_limit_per_minute: Annotated[float, Field(gt=0)] = 20.0
     rate_limit_burst: Annotated[int, Field(ge=1)] = 5
+    # Web chat sessions (`POST /api/chat/session`): a token bucket per client address
+    web_session_rate_per_minute: Annotated[float, Field(gt=0)] = 60.0
+    web_session_burst: Annotated[int, Field(ge=1)] = 300
 
     # Telegram (python-telegram-bot): webhook mode when TELEGRAM_WEBHOOK_URL is set, else polling
     telegram_bot_token: SecretStr | None = None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
+from bot.channels.contract import WebSession
 from bot.chat import BUSY_TEXT, FORGOTTEN_TEXT, RATE_LIMITED_TEXT
 from bot.keys import CONVERSATIONS
 from bot.launcher import free_port
@@ -18,6 +20,25 @@ from tests.auxil.fake_rasa import FakeRasa
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
+Client = TestClient[web.Request, web.Application]
+
+
+async def new_session(client: Client) -> WebSession:
+    """Open a web chat session the way the page does."""
+    resp = await client.post("/api/chat/session")
+    assert resp.status == 201, await resp.text()
+    data = await resp.json()
+    return WebSession(data["sender"], data["token"])
+
+
+async def say(client: Client, session: WebSession, text: str) -> dict[str, Any]:
+    """POST one message in the session and return the 200 answer."""
+    resp = await client.post(
+        "/api/chat", json={"sender": session.sender, "text": text}, headers=session.headers
+    )
+    assert resp.status == 200, await resp.text()
+    data: dict[str, Any] = await resp.json()
+    return data
 
 
 @pytest.fixture
@@ -44,9 +65,8 @@ async def client(
 async def test_chat_returns_the_contract_shape(
     client: TestClient[web.Request, web.Application], fake_rasa: FakeRasa
 ) -> None:
-    resp = await client.post("/api/chat", json={"sender": "u1", "text": "  你好  "})
-    assert resp.status == 200
-    assert await resp.json() == {
+    session = await new_session(client)
+    assert await say(client, session, "  你好  ") == {
         "replies": [
             {"text": "echo: 你好", "buttons": [{"title": "人才", "payload": "/ask_talent"}]}
         ],
@@ -55,7 +75,7 @@ async def test_chat_returns_the_contract_shape(
         "sources": ["doc-a"],
         "escalated": False,
     }
-    assert fake_rasa.received[0]["sender"] == "web:u1"
+    assert fake_rasa.received[0]["sender"] == f"web:{session.sender}"
     assert fake_rasa.received[0]["message"] == "你好"
 
 
@@ -66,11 +86,11 @@ async def test_chat_returns_the_contract_shape(
         (b"\xff\xfe", 400, "invalid_json"),
         (b"[1, 2]", 400, "invalid_body"),
         (b'{"text": "hi"}', 422, "invalid_fields"),
-        (b'{"sender": "u"}', 422, "invalid_fields"),
+        (b'{"sender": "SENDER"}', 422, "invalid_fields"),
         (b'{"sender": 5, "text": "hi"}', 422, "invalid_fields"),
-        (b'{"sender": "u", "text": "   "}', 422, "empty_text"),
+        (b'{"sender": "SENDER", "text": "   "}', 422, "empty_text"),
         (b'{"sender": "", "text": "hi"}', 422, "invalid_fields"),
-        (b'{"sender": "u", "text": "' + "长".encode() * 51 + b'"}', 413, "text_too_long"),
+        (b'{"sender": "SENDER", "text": "' + "长".encode() * 51 + b'"}', 413, "text_too_long"),
     ],
 )
 async def test_bad_input_gets_a_json_4xx_and_never_reaches_rasa(
@@ -80,7 +100,12 @@ async def test_bad_input_gets_a_json_4xx_and_never_reaches_rasa(
     status: int,
     code: str,
 ) -> None:
-    resp = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+    session = await new_session(client)
+    resp = await client.post(
+        "/api/chat",
+        data=body.replace(b"SENDER", session.sender.encode()),
+        headers={"Content-Type": "application/json", **session.headers},
+    )
     assert resp.status == status
     data = await resp.json()
     assert data["error"]["code"] == code
@@ -91,8 +116,11 @@ async def test_bad_input_gets_a_json_4xx_and_never_reaches_rasa(
 async def test_oversized_body_is_refused_politely(
     client: TestClient[web.Request, web.Application],
 ) -> None:
+    session = await new_session(client)
     resp = await client.post(
-        "/api/chat", data=b"x" * (65 * 1024), headers={"Content-Type": "application/json"}
+        "/api/chat",
+        data=b"x" * (65 * 1024),
+        headers={"Content-Type": "application/json", **session.headers},
     )
     assert resp.status == 413
     assert (await resp.json())["error"]["code"] == "request_entity_too_large"
@@ -111,9 +139,7 @@ async def test_rasa_error_status_gets_the_busy_reply_with_a_human_offer(
     fake_rasa: FakeRasa,
 ) -> None:
     fake_rasa.status = 500
-    resp = await client.post("/api/chat", json={"sender": "u2", "text": "你好"})
-    assert resp.status == 200
-    data = await resp.json()
+    data = await say(client, await new_session(client), "你好")
     assert data["replies"][0]["text"] == BUSY_TEXT
     assert data["replies"][0]["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
     assert data["sources"] == []
@@ -124,8 +150,8 @@ async def test_rasa_timeout_gets_the_busy_reply(
     fake_rasa: FakeRasa,
 ) -> None:
     fake_rasa.delay_s = 2.0
-    resp = await client.post("/api/chat", json={"sender": "u3", "text": "你好"})
-    assert (await resp.json())["replies"][0]["text"] == BUSY_TEXT
+    data = await say(client, await new_session(client), "你好")
+    assert data["replies"][0]["text"] == BUSY_TEXT
 
 
 async def test_unreachable_rasa_gets_the_busy_reply_and_the_message_is_logged(
@@ -134,9 +160,9 @@ async def test_unreachable_rasa_gets_the_busy_reply_and_the_message_is_logged(
     settings = Settings(rasa_url=f"http://127.0.0.1:{free_port()}", redis_url=None, rasa_retries=1)
     app = create_app(settings)
     client = await aiohttp_client(app)
-    resp = await client.post("/api/chat", json={"sender": "u4", "text": "在吗"})
-    assert (await resp.json())["replies"][0]["text"] == BUSY_TEXT
-    history = await app[CONVERSATIONS].history(ConversationId("web", "u4"))
+    session = await new_session(client)
+    assert (await say(client, session, "在吗"))["replies"][0]["text"] == BUSY_TEXT
+    history = await app[CONVERSATIONS].history(ConversationId("web", session.sender))
     assert [(m["role"], m["text"]) for m in history] == [("user", "在吗"), ("bot", BUSY_TEXT)]
 
 
@@ -172,14 +198,11 @@ async def test_flooding_user_gets_a_polite_rate_limit_reply_and_others_are_unaff
         rate_limit_per_minute=1,
     )
     client = await aiohttp_client(create_app(settings))
-    texts = []
-    for _ in range(5):
-        resp = await client.post("/api/chat", json={"sender": "flood", "text": "你好"})
-        texts.append((await resp.json())["replies"][0]["text"])
+    flood, calm = await new_session(client), await new_session(client)
+    texts = [(await say(client, flood, "你好"))["replies"][0]["text"] for _ in range(5)]
     assert texts[:3] == ["echo: 你好"] * 3
     assert texts[3:] == [RATE_LIMITED_TEXT] * 2
-    other = await client.post("/api/chat", json={"sender": "calm", "text": "你好"})
-    assert (await other.json())["replies"][0]["text"] == "echo: 你好"
+    assert (await say(client, calm, "你好"))["replies"][0]["text"] == "echo: 你好"
     assert len(fake_rasa.received) == 4
 
 
@@ -189,19 +212,19 @@ async def test_forget_phrase_deletes_state_and_resets_the_rasa_tracker(
     server = await aiohttp_server(fake_rasa.app())
     app = create_app(Settings(rasa_url=str(server.make_url("")), redis_url=None))
     client = await aiohttp_client(app)
-    await client.post("/api/chat", json={"sender": "gdpr", "text": "你好"})
-    conv = ConversationId("web", "gdpr")
+    session = await new_session(client)
+    await say(client, session, "你好")
+    conv = ConversationId("web", session.sender)
     assert await app[CONVERSATIONS].history(conv)
-    resp = await client.post("/api/chat", json={"sender": "gdpr", "text": "删除我的数据"})
-    assert (await resp.json())["replies"][0]["text"] == FORGOTTEN_TEXT
+    assert (await say(client, session, "删除我的数据"))["replies"][0]["text"] == FORGOTTEN_TEXT
     assert await app[CONVERSATIONS].history(conv) == []
     assert await app[CONVERSATIONS].state(conv) == {}
-    assert fake_rasa.resets == ["web:gdpr"]
+    assert fake_rasa.resets == [f"web:{session.sender}"]
 
 
 async def test_traditional_text_goes_to_rasa_simplified_with_the_script_in_metadata(
     client: TestClient[web.Request, web.Application], fake_rasa: FakeRasa
 ) -> None:
-    await client.post("/api/chat", json={"sender": "hant", "text": "南湖區的人才政策"})
+    await say(client, await new_session(client), "南湖區的人才政策")
     assert fake_rasa.received[0]["message"] == "南湖区的人才政策"
     assert fake_rasa.received[0]["metadata"] == {"script": "hant"}

@@ -1,7 +1,14 @@
-"""Web chat: the page at `/`, the `POST /api/chat` contract and the pushed-message stream."""
+"""Web chat: the page at `/`, sessions, the `POST /api/chat` contract and the pushed messages.
+
+`POST /api/chat/session` picks the sender id and a token; `/api/chat` needs the token as
+`Authorization: Bearer`, `/api/chat/events` as `?token=` (EventSource cannot set headers).
+`bizbot serve` runs without an access log, so the token in that query is never logged.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
 from importlib import resources
 from typing import Any
 
@@ -9,13 +16,46 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot import sse
-from bot.channels.contract import SENDER_MAX, ChatRequest, turn_to_json
+from bot.channels.contract import SENDER_MAX, SESSION_PATH, ChatRequest, turn_to_json
+from bot.channels.web_sessions import WebSessions
 from bot.errors import error_response, json_response, read_json_object
 from bot.keys import CHAT, REDIS, SETTINGS, WEB_INBOX
 from bot.state.conversations import ConversationId
+from bot.state.keys import Keys
+from bot.state.ratelimit import RateLimiter
+from bot.state.redis import StateError
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 STATIC = resources.files("bot.channels") / "static"
+DAY_S = 86_400
+SESSION_LIMIT_CHANNEL = "web-session"
+
+
+def _sessions(app: web.Application) -> WebSessions:
+    settings = app[SETTINGS]
+    return WebSessions(
+        app[REDIS],
+        Keys(settings.redis_key_prefix),
+        ttl_s=settings.conversation_ttl_days * DAY_S,
+    )
+
+
+def _unavailable() -> web.Response:
+    return error_response(503, "temporarily_unavailable", "Please try again shortly.")
+
+
+def _unauthorized(message: str) -> web.Response:
+    response = error_response(401, "unauthorized", message)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="bizbot web chat"'
+    return response
+
+
+def _bearer(request: web.Request) -> str | None:
+    """The bearer token of the request, or None when there is none."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 @routes.get("/")
@@ -26,10 +66,40 @@ async def index(_: web.Request) -> web.Response:
     )
 
 
+@routes.post(SESSION_PATH)
+async def new_session(request: web.Request) -> web.Response:
+    """Open a session: `201 {"sender", "token"}`; a token bucket per client address."""
+    settings = request.app[SETTINGS]
+    limiter = RateLimiter(
+        request.app[REDIS],
+        Keys(settings.redis_key_prefix),
+        per_minute=settings.web_session_rate_per_minute,
+        burst=settings.web_session_burst,
+    )
+    try:
+        # The TCP peer: behind a reverse proxy every user shares the proxy's bucket.
+        allowed = await limiter.allow(SESSION_LIMIT_CHANNEL, request.remote or "unknown")
+        if not allowed:
+            response = error_response(
+                429, "too_many_sessions", "Too many new chat sessions; please wait a moment."
+            )
+            wait_s = math.ceil(60.0 / settings.web_session_rate_per_minute)
+            response.headers["Retry-After"] = str(max(1, wait_s))
+            return response
+        session = await _sessions(request.app).create()
+    except StateError as exc:
+        log.warning("could not open a web chat session: %s", exc)
+        return _unavailable()
+    return json_response({"sender": session.sender, "token": session.token}, 201)
+
+
 @routes.post("/api/chat")
 async def chat(request: web.Request) -> web.Response:
-    """Answer one message: `{"sender", "text"}` in, the contract's reply out."""
+    """Answer one message: `{"sender", "text"}` and the session's bearer token in."""
     settings = request.app[SETTINGS]
+    token = _bearer(request)
+    if token is None:
+        return _unauthorized("Send the session token as `Authorization: Bearer <token>`.")
     body = await read_json_object(request)
     if isinstance(body, web.Response):
         return body
@@ -40,6 +110,13 @@ async def chat(request: web.Request) -> web.Response:
         return error_response(
             422, "invalid_fields", f"Missing or invalid field(s): {fields or 'body'}."
         )
+    try:
+        authorized = await _sessions(request.app).verify(req.sender, token)
+    except StateError as exc:
+        log.warning("could not check a web chat session: %s", exc)
+        return _unavailable()
+    if not authorized:
+        return _unauthorized("The session is unknown or expired; open a new one.")
     if not req.text:
         return error_response(422, "empty_text", "The text must not be empty.")
     if len(req.text) > settings.max_text_chars:
@@ -53,11 +130,21 @@ async def chat(request: web.Request) -> web.Response:
 @routes.get("/api/chat/events")
 async def events(request: web.Request) -> web.StreamResponse:
     """Messages pushed to a web user (agent replies, desk notices) as Server-Sent Events."""
+    token = request.query.get("token", "").strip()
+    if not token:
+        return _unauthorized("Send the session token as the `token` query parameter.")
     sender = request.query.get("sender", "").strip()
     if not sender or len(sender) > SENDER_MAX:
         return error_response(422, "invalid_fields", "Missing or invalid field(s): sender.")
+    try:
+        authorized = await _sessions(request.app).verify(sender, token)
+    except StateError as exc:
+        log.warning("could not check a web chat session: %s", exc)
+        return _unavailable()
+    if not authorized:
+        return _unauthorized("The session is unknown or expired; open a new one.")
 
-    def render(_: str, fields: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    def render(_: str, fields: dict[str, str]) -> tuple[str, dict[str, Any]] | None:
         return "message", {"replies": [{"text": fields.get("text", ""), "buttons": []}]}
 
     stream = request.app[WEB_INBOX].stream(sender)

@@ -7,8 +7,11 @@ bot can share a Redis server with Rasa's tracker store (`rasa:` prefix) without 
   TTL `CONVERSATION_TTL_DAYS`, refreshed on activity.
 - `{p}log:{channel}:{chat_id}` (list): the bounded message log, JSON entries, newest last.
   Same TTL.
-- `{p}lock:{channel}:{chat_id}` (string): the per-conversation processing lock, 30 s TTL,
-  so one conversation's messages are handled one at a time, in order, across replicas.
+- `{p}turns:{channel}:{chat_id}` (list): the per-conversation queue of messages being
+  handled, oldest first; a message proceeds at the head, so one conversation's messages are
+  handled one at a time and in arrival order, across replicas. 60 s TTL.
+- `{p}turn:{token}` (string): one queued message's lease, 60 s TTL; a waiter drops a head
+  whose lease lapsed (its replica died). Holds no personal data.
 - `{p}rate:{channel}:{chat_id}` (hash): the user's token bucket (tokens, updated), 10 min TTL.
 - `{p}dedupe:{channel}:{message_id}` (string): set once per inbound message (WeChat MsgId, or
   FromUserName + CreateTime for events; Telegram `update_id`), 10 min TTL, so retries that
@@ -20,6 +23,10 @@ bot can share a Redis server with Rasa's tracker store (`rasa:` prefix) without 
 - `{p}wechat:access_token` (string): the cached WeChat access token, TTL from its expiry.
 - `{p}web:inbox:{chat_id}` (stream): messages pushed to a web-chat user outside a request
   (agent replies, desk notices), read by the page over SSE. Same TTL as the conversation.
+- `{p}web:session:{chat_id}` (string): the SHA-256 (hex) of the web-chat session's bearer
+  token; the server picks the sender id and the token (`POST /api/chat/session`), and every
+  `/api/chat` request and event stream must show the token. Same TTL as the conversation,
+  refreshed on activity; deleted by `/forget`.
 
 Service desk (`bot/desk/`); tickets are kept until `/forget` or `DESK_RETENTION_DAYS`:
 - `{p}desk:seq` (string): the ticket number counter.
@@ -66,9 +73,13 @@ class Keys:
         """List with the bounded message log."""
         return f"{self.prefix}log:{channel}:{chat_id}"
 
-    def lock(self, channel: str, chat_id: str) -> str:
-        """Per-conversation processing lock."""
-        return f"{self.prefix}lock:{channel}:{chat_id}"
+    def turns(self, channel: str, chat_id: str) -> str:
+        """Per-conversation queue of messages being handled, oldest first."""
+        return f"{self.prefix}turns:{channel}:{chat_id}"
+
+    def turn_lease(self, token: str) -> str:
+        """One queued message's lease (expires if its replica dies)."""
+        return f"{self.prefix}turn:{token}"
 
     def rate(self, channel: str, chat_id: str) -> str:
         """The user's rate-limit token bucket."""
@@ -93,6 +104,10 @@ class Keys:
     def web_inbox(self, chat_id: str) -> str:
         """Stream of messages pushed to a web-chat user."""
         return f"{self.prefix}web:inbox:{chat_id}"
+
+    def web_session(self, chat_id: str) -> str:
+        """The hash of a web-chat user's session token."""
+        return f"{self.prefix}web:session:{chat_id}"
 
     def desk_seq(self) -> str:
         """Ticket number counter."""
@@ -147,8 +162,8 @@ class Keys:
         return [
             self.conversation(channel, chat_id),
             self.log(channel, chat_id),
-            self.lock(channel, chat_id),
+            self.turns(channel, chat_id),
             self.rate(channel, chat_id),
             self.user_tickets(channel, chat_id),
-            *([self.web_inbox(chat_id)] if channel == "web" else []),
+            *([self.web_inbox(chat_id), self.web_session(chat_id)] if channel == "web" else []),
         ]

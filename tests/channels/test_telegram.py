@@ -166,7 +166,12 @@ async def test_the_bot_starts_while_telegram_is_down_and_joins_when_it_is_back(
         tg.fail_once("getMe", 502)
     async with running(webhook=webhook, tg=tg) as harness:
         # The web chat does not wait for Telegram.
-        resp = await harness.client.post("/api/chat", json={"sender": "w1", "text": "你好"})
+        opened = await (await harness.client.post("/api/chat/session")).json()
+        resp = await harness.client.post(
+            "/api/chat",
+            json={"sender": opened["sender"], "text": "你好"},
+            headers={"Authorization": f"Bearer {opened['token']}"},
+        )
         assert (await resp.json())["replies"][0]["text"] == "echo: 你好"
         for _ in range(200):
             if "telegram" in harness.app[SENDERS]:

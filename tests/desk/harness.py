@@ -7,18 +7,22 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
 from bot.channels import telegram
+from bot.channels.contract import WebSession
+from bot.channels.web_sessions import WebSessions
 from bot.desk.agents import hash_token
-from bot.keys import DESK
+from bot.keys import DESK, REDIS
 from bot.launcher import free_port
 from bot.settings import Settings
+from bot.state.keys import Keys
 from tests.auxil.fake_rasa_replies import ScriptedRasa
 from tests.auxil.fake_telegram import TOKEN, FakeTelegram, serve
 
@@ -48,17 +52,51 @@ class DeskHarness:
     rasa: ScriptedRasa
     tg: FakeTelegram
     settings: Settings
+    sessions: dict[str, WebSession] = field(default_factory=dict)
 
     @property
     def app(self) -> web.Application:
         return self.client.app
 
+    async def session(self, sender: str, *, renew: bool = False) -> WebSession:
+        """A web chat session under the sender id the test chose (the page gets a random one).
+
+        Issued in-process by the same session store the web route uses; a restarted bot on the
+        same Redis keeps the sessions of the one before.
+        """
+        if renew or sender not in self.sessions:
+            store = WebSessions(
+                self.app[REDIS],
+                Keys(self.settings.redis_key_prefix),
+                ttl_s=self.settings.conversation_ttl_days * 86_400,
+            )
+            self.sessions[sender] = await store.issue(sender)
+        return self.sessions[sender]
+
     async def chat(self, sender: str, text: str) -> dict[str, Any]:
-        """POST /api/chat and return the JSON answer."""
-        resp = await self.client.post("/api/chat", json={"sender": sender, "text": text})
+        """POST /api/chat in the sender's session and return the JSON answer.
+
+        Like the page, a 401 (the session was deleted by /forget) opens a new session.
+        """
+        for renew in (False, True):
+            session = await self.session(sender, renew=renew)
+            resp = await self.client.post(
+                "/api/chat", json={"sender": sender, "text": text}, headers=session.headers
+            )
+            if resp.status != 401:
+                break
         assert resp.status == 200, await resp.text()
         body: dict[str, Any] = await resp.json()
         return body
+
+    async def events(self, sender: str, after: str = "0-0") -> aiohttp.ClientResponse:
+        """Open the sender's pushed-message stream (`GET /api/chat/events`) with its token."""
+        session = await self.session(sender)
+        resp = await self.client.get(
+            "/api/chat/events", params={**session.events_params(), "after": after}
+        )
+        assert resp.status == 200, await resp.text()
+        return resp
 
     async def api(
         self, method: str, path: str, agent: str = "alice", status: int = 200, **kwargs: Any

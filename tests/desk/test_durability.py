@@ -49,7 +49,7 @@ async def test_a_reply_queued_while_the_bot_was_down_is_delivered_once_after_it_
     await redis.aclose()
     async with desk_bot(redis_url, redis_key_prefix=prefix) as bot:
         await bot.delivered(ticket_id, 1)
-        inbox = await bot.client.get("/api/chat/events", params={"sender": "u1", "after": "0-0"})
+        inbox = await bot.events("u1")
         (event,) = await read_events(inbox, 1)
         assert event.data["replies"][0]["text"] == "稍等，我查一下"
         inbox.close()

@@ -75,7 +75,7 @@ async def test_an_agents_reply_reaches_the_web_user_once_and_close_hands_back(
 ) -> None:
     await bot.chat("u1", "/request_human")
     ticket_id = (await bot.only_ticket())["id"]
-    inbox = await bot.client.get("/api/chat/events", params={"sender": "u1", "after": "0-0"})
+    inbox = await bot.events("u1")
     assert inbox.headers["Content-Type"].startswith("text/event-stream")
 
     claimed = await bot.api("POST", f"/desk/api/tickets/{ticket_id}/claim")
@@ -274,7 +274,7 @@ async def test_the_desk_works_on_the_embedded_store_that_make_demo_uses() -> Non
             "POST", f"/desk/api/tickets/{ticket_id}/replies", status=201, json={"text": "您好"}
         )
         await bot.delivered(ticket_id, 2)
-        inbox = await bot.client.get("/api/chat/events", params={"sender": "u1", "after": "0-0"})
+        inbox = await bot.events("u1")
         events = await read_events(inbox, 2)
         assert [e.data["replies"][0]["text"] for e in events] == [CLAIMED_TEXT, "您好"]
         inbox.close()
