@@ -16,7 +16,9 @@ Steps:
    ``/webhooks/rest/webhook`` ("raw") and once through the bot's ``/api/chat`` ("bot"), each
    under fresh sender ids. A conversation is two messages sent in order (a question from
    tests/data/retrieval.yml, then a follow-up or small talk); ``concurrency`` conversations
-   are in flight at once. Latency per message goes into an HdrHistogram.
+   are in flight at once. Latency per message goes into an HdrHistogram. Through the bot,
+   each conversation first opens a web chat session (``POST /api/chat/session``); that call
+   is not timed, and the stack runs with a session rate limit the load cannot reach.
 4. Sustained throughput: 1,000 distinct conversations (2,000 messages) at concurrency 64,
    raw and through the bot.
 5. Profiles (full plan only): py-spy samples Rasa, the action server and the bot for 20 s of
@@ -56,6 +58,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 
 from bench.measure import MB, high_water_rss, machine_info, new_histogram, summarise, tree_rss
+from bot.channels.contract import SessionRefusedError, WebSession, open_session
 from bot.launcher import LaunchError, Stack, redis_server, start_stack
 from bot.settings import Settings
 from bot.state.keys import Keys
@@ -79,6 +82,9 @@ TARGETS = {
 REQUEST_TIMEOUT_S = 60.0
 PROFILE_SECONDS = 20
 VERIFY_CONCURRENCY = 8
+# Every conversation opens a session from 127.0.0.1; the default per-address limit is for
+# browsers, not for thousands of conversations a minute.
+STACK_ENV = {"WEB_SESSION_RATE_PER_MINUTE": "1000000", "WEB_SESSION_BURST": "1000000"}
 
 console = Console()
 
@@ -154,6 +160,13 @@ class Target:
         """The endpoint messages are posted to."""
         raise NotImplementedError
 
+    async def prepare(self, session: aiohttp.ClientSession, sender: str) -> None:
+        """Whatever a conversation needs before its first message (not timed)."""
+
+    def headers(self, sender: str) -> dict[str, str]:
+        """Extra request headers for the conversation's messages."""
+        return {}
+
     def body(self, sender: str, text: str) -> dict[str, str]:
         """The request body for one message."""
         raise NotImplementedError
@@ -186,15 +199,36 @@ class RawRasa(Target):
 
 
 class Bot(Target):
-    """Our front end's `/api/chat` (rate limit, lock, log, Rasa, reply)."""
+    """Our front end's `/api/chat` (session, rate limit, lock, log, Rasa, reply).
+
+    A conversation's `sender` is its name here; `prepare` opens a web chat session for it
+    (the bot picks the real sender id, `chat_id`), reused if the conversation is sent again.
+    """
 
     name = "bot"
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(base_url)
+        self.sessions: dict[str, WebSession] = {}
 
     def url(self) -> str:
         return f"{self.base_url}/api/chat"
 
+    async def prepare(self, session: aiohttp.ClientSession, sender: str) -> None:
+        if sender not in self.sessions:
+            self.sessions[sender] = await open_session(session, self.base_url)
+
+    def headers(self, sender: str) -> dict[str, str]:
+        opened = self.sessions.get(sender)
+        return opened.headers if opened is not None else {}
+
+    def chat_id(self, sender: str) -> str:
+        """The sender id the bot picked for the conversation (its name before `prepare`)."""
+        opened = self.sessions.get(sender)
+        return opened.sender if opened is not None else sender
+
     def body(self, sender: str, text: str) -> dict[str, str]:
-        return {"sender": sender, "text": text}
+        return {"sender": self.chat_id(sender), "text": text}
 
     def answered(self, payload: Any) -> bool:
         # The front end's own notices (busy, rate limited) carry no intent: Rasa did not answer.
@@ -205,7 +239,7 @@ class Bot(Target):
         )
 
     def rasa_sender(self, sender: str) -> str:
-        return f"web:{sender}"
+        return f"web:{self.chat_id(sender)}"
 
 
 async def run_load(
@@ -229,11 +263,21 @@ async def run_load(
                 conv = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
+            try:
+                await target.prepare(session, conv.sender)
+            except (aiohttp.ClientError, TimeoutError, ValueError, SessionRefusedError) as exc:
+                outcome.sent += len(conv.texts)
+                outcome.lost += len(conv.texts)
+                outcome.failures.append(f"{conv.sender}: no session: {exc!r}"[:200])
+                continue
+            headers = target.headers(conv.sender)
             for text in conv.texts:
                 outcome.sent += 1
                 start = time.perf_counter_ns()
                 try:
-                    async with session.post(url, json=target.body(conv.sender, text)) as resp:
+                    async with session.post(
+                        url, json=target.body(conv.sender, text), headers=headers
+                    ) as resp:
                         payload = await resp.json(content_type=None)
                         ok = resp.status == 200 and target.answered(payload)
                 except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
@@ -272,7 +316,7 @@ async def verify(
                 tracker = await resp.json()
             log: list[dict[str, Any]] = []
             if redis is not None and isinstance(target, Bot):
-                raw = await redis.lrange(keys.log("web", conv.sender), 0, -1)
+                raw = await redis.lrange(keys.log("web", target.chat_id(conv.sender)), 0, -1)
                 log = [json.loads(item) for item in raw]
         seen = [e.get("text") for e in tracker.get("events", []) if e.get("event") == "user"]
         outcome.duplicated += max(0, len(seen) - len(sent))
@@ -478,10 +522,26 @@ def quality() -> dict[str, Any]:
 
 
 @contextlib.contextmanager
+def stack_environment() -> Iterator[None]:
+    """`STACK_ENV` in our environment while the stack starts (its processes inherit it)."""
+    saved = {name: os.environ.get(name) for name in STACK_ENV}
+    os.environ.update(STACK_ENV)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
 def running_stack(log_dir: Path) -> Iterator[Stack]:
     """Redis and the three processes, stopped on exit."""
     with redis_server(log_dir) as url:
-        stack = start_stack(log_dir, url, progress=lambda s: console.print(f"  {s}"))
+        with stack_environment():
+            stack = start_stack(log_dir, url, progress=lambda s: console.print(f"  {s}"))
         try:
             yield stack
         finally:

@@ -1,15 +1,21 @@
-"""HTTP client of the bot under test: `GET /healthz` and `POST /api/chat` (README contract)."""
+"""HTTP client of the bot under test: `GET /healthz` and `POST /api/chat` (README contract).
+
+Each conversation is a web chat session: the first message under a conversation name opens
+one (`POST /api/chat/session`, the bot picks the sender id), later ones send its token.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
 import aiohttp
 
+from bot.channels.contract import SessionRefusedError, WebSession, open_session
 from bot.faqtest.errors import BotResponseError, BotTimeoutError, BotUnreachableError
 from bot.faqtest.models import Answer
 
@@ -46,6 +52,7 @@ class BotClient:
         self._chat_timeout = aiohttp.ClientTimeout(total=timeout_s, connect=connect)
         self._health_timeout = aiohttp.ClientTimeout(total=health_timeout_s, connect=connect)
         self._session: aiohttp.ClientSession | None = None
+        self._conversations: dict[str, WebSession] = {}
 
     async def __aenter__(self) -> Self:
         self._session = aiohttp.ClientSession()
@@ -85,15 +92,53 @@ class BotClient:
         except aiohttp.ClientError as exc:
             raise BotUnreachableError(f"the bot at {self.base_url} is unreachable: {exc}") from None
 
-    async def chat(self, sender: str, text: str) -> Answer:
-        """Send one message as `sender` and return the bot's answer."""
+    def sender_of(self, conversation: str) -> str | None:
+        """The sender id the bot picked for a conversation name (None before its first turn)."""
+        opened = self._conversations.get(conversation)
+        return opened.sender if opened is not None else None
+
+    async def chat(self, conversation: str, text: str) -> Answer:
+        """Send one message in the conversation named `conversation` and return the answer.
+
+        The first message of a name opens a session for it. Like the web page, a 401 (the
+        session was deleted by `/forget`, or expired) opens a new one and sends again, once.
+        """
+        for renew in (False, True):
+            if renew or conversation not in self._conversations:
+                self._conversations[conversation] = await self._open()
+            status, reason, raw = await self._post(self._conversations[conversation], text)
+            if status != 401:
+                break
+        if status >= 400:
+            raise _error_response(status, reason, raw)
+        return parse_answer(_decode(raw, status))
+
+    async def _open(self) -> WebSession:
+        url = f"{self.base_url}/api/chat/session"
+        with self._failures(url):
+            try:
+                return await open_session(
+                    self.session, self.base_url, client_timeout=self._chat_timeout
+                )
+            except SessionRefusedError as exc:
+                raise BotResponseError(
+                    f"bot answered {exc} (POST {url})", status=exc.status, code=exc.code
+                ) from None
+
+    async def _post(self, conversation: WebSession, text: str) -> tuple[int, str, bytes]:
         url = f"{self.base_url}/api/chat"
-        try:
+        body = {"sender": conversation.sender, "text": text}
+        with self._failures(url):
             async with self.session.post(
-                url, json={"sender": sender, "text": text}, timeout=self._chat_timeout
+                url, json=body, headers=conversation.headers, timeout=self._chat_timeout
             ) as resp:
-                raw = await resp.read()
-                status, reason = resp.status, resp.reason or ""
+                return resp.status, resp.reason or "", await resp.read()
+
+    @contextmanager
+    def _failures(self, url: str) -> Iterator[None]:
+        """aiohttp's errors as ours: timeout, unreachable, or a broken response."""
+        try:
+            yield
         except TimeoutError:
             raise BotTimeoutError(
                 f"no answer within {self._chat_timeout.total:g}s (POST {url})"
@@ -103,9 +148,6 @@ class BotClient:
         except aiohttp.ClientError as exc:
             # The connection was made but broke (server disconnected, bad payload).
             raise BotResponseError(f"{type(exc).__name__}: {exc}") from None
-        if status >= 400:
-            raise _error_response(status, reason, raw)
-        return parse_answer(_decode(raw, status))
 
 
 def _decode(raw: bytes, status: int) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +43,16 @@ CANNED: dict[str, dict[str, Any]] = {
 
 @dataclass
 class FakeBot:
-    """Answers from `CANNED`; special texts: `500`, `422`, `slow`, `broken`."""
+    """Answers from `CANNED`; special texts: `500`, `422`, `slow`, `broken`, `forget`.
+
+    Like the bot, it opens sessions (`POST /api/chat/session`, sender `fake-<n>`) and answers
+    401 to a message without its sender's token; `forget` ends the sender's session.
+    """
 
     received: list[dict[str, Any]] = field(default_factory=list)
+    tokens: dict[str, str] = field(default_factory=dict)
+    opened: int = 0
+    refused: int = 0
     health_status: int = 200
     health_delay_s: float = 0.0
     delay_s: float = 0.0
@@ -54,6 +62,7 @@ class FakeBot:
     def app(self) -> web.Application:
         """The aiohttp app to serve with `aiohttp_server`."""
         app = web.Application()
+        app.router.add_post("/api/chat/session", self._session)
         app.router.add_post("/api/chat", self._chat)
         app.router.add_get("/healthz", self._healthz)
         return app
@@ -69,8 +78,21 @@ class FakeBot:
         status = "ok" if self.health_status == 200 else "degraded"
         return web.json_response({"status": status, "checks": checks}, status=self.health_status)
 
+    async def _session(self, _: web.Request) -> web.Response:
+        self.opened += 1
+        sender, token = f"fake-{self.opened}", secrets.token_urlsafe(8)
+        self.tokens[sender] = token
+        return web.json_response({"sender": sender, "token": token}, status=201)
+
     async def _chat(self, request: web.Request) -> web.Response:
         body = await request.json()
+        token = self.tokens.get(body["sender"])
+        if token is None or request.headers.get("Authorization") != f"Bearer {token}":
+            self.refused += 1
+            error = {"code": "unauthorized", "message": "The session is unknown or expired."}
+            return web.json_response({"error": error}, status=401)
+        if body["text"] == "forget":
+            del self.tokens[body["sender"]]
         self.received.append(body)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)

@@ -25,7 +25,9 @@ def test_the_hierarchy_has_one_root() -> None:
 async def test_chat_returns_the_answer(bot_url: str, fake_bot: FakeBot) -> None:
     async with BotClient(bot_url) as client:
         answer = await client.chat("faq-x-1", "嘉定一共有多少家特色产业园区？")
-    assert fake_bot.received == [{"sender": "faq-x-1", "text": "嘉定一共有多少家特色产业园区？"}]
+        sender = client.sender_of("faq-x-1")
+    assert sender == "fake-1"
+    assert fake_bot.received == [{"sender": sender, "text": "嘉定一共有多少家特色产业园区？"}]
     assert answer.intent == "ask_park"
     assert answer.confidence == 0.95
     assert answer.entities == {"region": "嘉定区"}
@@ -90,6 +92,31 @@ async def test_a_slow_answer_times_out(bot_url: str) -> None:
     async with BotClient(bot_url, timeout_s=0.2) as client:
         with pytest.raises(BotTimeoutError, match=r"no answer within 0\.2s"):
             await client.chat("s", "slow")
+
+
+async def test_each_conversation_opens_its_own_session_and_keeps_it(
+    bot_url: str, fake_bot: FakeBot
+) -> None:
+    async with BotClient(bot_url) as client:
+        await client.chat("a", "你好")
+        await client.chat("b", "你好")
+        await client.chat("a", "我要转人工")
+        senders = [client.sender_of("a"), client.sender_of("b")]
+    assert fake_bot.opened == 2
+    assert [r["sender"] for r in fake_bot.received] == [senders[0], senders[1], senders[0]]
+    assert fake_bot.refused == 0
+
+
+async def test_a_forgotten_session_is_replaced_and_the_message_sent_again(
+    bot_url: str, fake_bot: FakeBot
+) -> None:
+    async with BotClient(bot_url) as client:
+        await client.chat("a", "forget")
+        answer = await client.chat("a", "你好")
+        assert client.sender_of("a") == "fake-2"
+    assert answer.intent == "greet"
+    assert (fake_bot.opened, fake_bot.refused) == (2, 1)
+    assert [r["sender"] for r in fake_bot.received] == ["fake-1", "fake-2"]
 
 
 @pytest.mark.parametrize(
