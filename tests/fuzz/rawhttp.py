@@ -1,0 +1,141 @@
+"""HTTP/1.1 over a plain socket, so fuzzed requests reach the server byte for byte.
+
+aiohttp's client cleans up what it sends (it re-encodes header values as UTF-8, refuses
+control characters and picks its own Content-Type), which would hide exactly the inputs a
+fuzzer is for: header bytes that are not UTF-8, odd charsets, bodies sent in chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+PREVIEW_BYTES = 300
+"""How much of a body a failing example shows (bodies can be hundreds of KiB)."""
+CHUNK_BYTES = 4096
+
+
+@dataclass(frozen=True, repr=False)
+class Request:
+    """One request as it goes on the wire; `target` is the path and query, already encoded."""
+
+    method: str
+    target: str
+    headers: tuple[tuple[str, bytes], ...] = ()
+    body: bytes = b""
+    chunked: bool = False
+    """Send the body with `Transfer-Encoding: chunked` instead of a `Content-Length`."""
+
+    def __repr__(self) -> str:
+        body = self.body[:PREVIEW_BYTES]
+        more = f"… ({len(self.body)} bytes)" if len(self.body) > PREVIEW_BYTES else ""
+        headers = [(name, value[:PREVIEW_BYTES]) for name, value in self.headers]
+        return (
+            f"Request({self.method} {self.target[:PREVIEW_BYTES]!r}, headers={headers!r}, "
+            f"body={body!r}{more}, chunked={self.chunked})"
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints failing examples with this hook, not __repr__.
+        printer.text(repr(self))
+
+    def encode(self) -> bytes:
+        """The request's bytes: request line, headers, framing and body."""
+        lines = [
+            f"{self.method} {self.target} HTTP/1.1".encode(),
+            b"Host: 127.0.0.1",
+            b"Connection: close",
+        ]
+        lines += [name.encode() + b": " + value for name, value in self.headers]
+        if self.chunked:
+            lines.append(b"Transfer-Encoding: chunked")
+            body = b"".join(
+                b"%x\r\n%s\r\n" % (len(part), part)
+                for part in (
+                    self.body[i : i + CHUNK_BYTES] for i in range(0, len(self.body), CHUNK_BYTES)
+                )
+            )
+            body += b"0\r\n\r\n"
+        else:
+            lines.append(b"Content-Length: %d" % len(self.body))
+            body = self.body
+        return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+@dataclass(frozen=True, repr=False)
+class Response:
+    """What came back, and how long it took."""
+
+    status: int
+    headers: dict[str, str]
+    """Lower-case names; a repeated header keeps its last value."""
+    body: bytes
+    elapsed_s: float
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Response({self.status}, {self.body[:PREVIEW_BYTES]!r}, {self.elapsed_s:.3f} s)"
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def text(self) -> str:
+        """The body as UTF-8 (the app only ever sends UTF-8)."""
+        return self.body.decode()
+
+    def json(self) -> Any:
+        """The body as JSON."""
+        return json.loads(self.body)
+
+
+async def send(host: str, port: int, request: Request, timeout_s: float) -> Response:
+    """Send `request` on a new connection and read the whole response (the server closes)."""
+    started = time.monotonic()
+    async with asyncio.timeout(timeout_s):
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(request.encode())
+            raw = await reader.read()
+        finally:
+            writer.close()
+            # The server may close first (a body it refused to read): nothing left to flush.
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+    return _parse(raw, time.monotonic() - started)
+
+
+def _parse(raw: bytes, elapsed_s: float) -> Response:
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        raise AssertionError(f"no complete HTTP response: {raw[:PREVIEW_BYTES]!r}")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ", 2)[1])
+    headers: dict[str, str] = {}
+    cookies: dict[str, str] = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+        if name.strip().lower() == "set-cookie":
+            cookie_name, _, rest = value.strip().partition("=")
+            cookies[cookie_name] = rest.split(";", 1)[0].strip('"')
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _unchunk(body)
+    return Response(status, headers, body, elapsed_s, cookies)
+
+
+def _unchunk(data: bytes) -> bytes:
+    out = bytearray()
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += data[:size]
+        data = data[size + 2 :]
+    return bytes(out)
