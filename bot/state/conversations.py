@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis.asyncio import Redis
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from bot.state.keys import Keys
@@ -20,12 +22,14 @@ from bot.state.redis import StateError, StateUnavailableError, as_strs
 Role = Literal["user", "bot", "agent", "system"]
 
 LOG_LENGTH = 50
-LOCK_TIMEOUT_S = 30.0
-LOCK_WAIT_S = 25.0
+TURN_LEASE_S = 60
+"""How long one message may wait and be handled before its place in the queue lapses."""
+TURN_WAIT_S = 25.0
+TURN_POLL_S = 0.02
 
 
 class ConversationBusyError(StateError):
-    """Another message of the same conversation held the lock for too long."""
+    """Earlier messages of the same conversation held it for too long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,24 +55,48 @@ class Conversations:
 
     @asynccontextmanager
     async def turn(self, conv: ConversationId) -> AsyncIterator[None]:
-        """Hold the conversation's lock, so its messages are handled one at a time, in order."""
-        lock = self._redis.lock(
-            self._keys.lock(conv.channel, conv.chat_id),
-            timeout=LOCK_TIMEOUT_S,
-            blocking_timeout=LOCK_WAIT_S,
-        )
+        """Wait for the conversation's turn: its messages are handled one at a time, in the
+        order they arrived, whichever replica received them.
+
+        Each message joins a per-conversation queue (a Redis list) and proceeds when it is at
+        the head. Every entry has a lease; an entry whose lease expired (its replica died)
+        is dropped by the next waiter, so a crash delays the queue but never blocks it.
+        """
+        queue = self._keys.turns(conv.channel, conv.chat_id)
+        token = uuid.uuid4().hex
         try:
-            acquired = await lock.acquire()
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(self._keys.turn_lease(token), "1", ex=TURN_LEASE_S)
+                pipe.rpush(queue, token)
+                pipe.expire(queue, TURN_LEASE_S)
+                await pipe.execute()
+            await self._wait_for_head(queue, token, conv)
         except RedisError as exc:
             raise StateUnavailableError("Redis is unavailable") from exc
-        if not acquired:
-            raise ConversationBusyError(f"conversation {conv.sender} is busy")
         try:
             yield
         finally:
-            # The lock may have expired or Redis gone away; its TTL frees it either way.
-            with contextlib.suppress(LockError, RedisError):
-                await lock.release()
+            # Redis may have gone away meanwhile; the lease's TTL frees the queue either way.
+            with contextlib.suppress(RedisError):
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.lrem(queue, 1, token)
+                    pipe.delete(self._keys.turn_lease(token))
+                    await pipe.execute()
+
+    async def _wait_for_head(self, queue: str, token: str, conv: ConversationId) -> None:
+        deadline = time.monotonic() + TURN_WAIT_S
+        while True:
+            raw = await self._redis.lindex(queue, 0)
+            head = raw.decode() if isinstance(raw, bytes) else raw
+            if head is None or head == token:
+                return  # None: the queue was lost (Redis restarted without it); go on
+            if not await self._redis.exists(self._keys.turn_lease(head)):
+                await self._redis.lrem(queue, 1, head)  # its replica died while holding it
+                continue
+            if time.monotonic() > deadline:
+                await self._redis.lrem(queue, 1, token)
+                raise ConversationBusyError(f"conversation {conv.sender} is busy")
+            await asyncio.sleep(TURN_POLL_S)
 
     async def record(self, conv: ConversationId, role: Role, text: str, **extra: Any) -> None:
         """Append to the bounded message log and refresh last-seen and TTLs."""
