@@ -72,6 +72,10 @@ class ChatService:
     async def forget(self, conv: ConversationId) -> Turn:
         """Delete what we hold about the user: our keys, their tickets and their Rasa tracker."""
         try:
+            said = [
+                e["text"] for e in await self._conversations.history(conv) if e["role"] == "user"
+            ]
+            await self._unanswered.forget(conv.channel, said)
             await self._desk.forget(conv)
             await self._conversations.forget(conv)
         except StateError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +25,7 @@ GROUP = "delivery"
 Kind = Literal["reply", "notice"]
 DeliveryStatus = Literal["pending", "sending", "delivered", "failed"]
 STREAM_LENGTH = 50_000
+FORGET_PAGE = 1_000
 
 # Take the claim unless it is delivered, or another worker's lease on it is still running.
 _CLAIM = """
@@ -128,6 +129,27 @@ class Outbox:
             pipe.hsetnx(state_key, "status", "pending")
         pipe.expire(state_key, self._retention)
         pipe.xadd(self._stream, delivery.fields(), maxlen=STREAM_LENGTH, approximate=True)  # type: ignore[arg-type]
+        # Entries hold a chat id and a message: none outlives the desk's retention.
+        oldest_ms = int((time.time() - self._retention) * 1000)
+        pipe.xtrim(self._stream, minid=f"{max(oldest_ms, 0)}-0", approximate=True)
+
+    async def forget(self, ticket_ids: Collection[str]) -> int:
+        """Delete the outbox entries of these tickets (for `/forget`); returns how many."""
+        wanted, doomed, start = set(ticket_ids), [], "-"
+        try:
+            while True:
+                page = entries(
+                    await self._redis.xrange(self._stream, start, "+", count=FORGET_PAGE)
+                )
+                doomed += [entry_id for entry_id, f in page if f.get("ticket_id") in wanted]
+                if len(page) < FORGET_PAGE:
+                    break
+                start = f"({page[-1][0]}"
+            if doomed:
+                await self._redis.xdel(self._stream, *doomed)
+        except RedisError as exc:
+            raise StateUnavailableError("Redis is unavailable") from exc
+        return len(doomed)
 
     async def read(self, consumer: str, *, count: int, block_ms: int) -> list[tuple[str, Delivery]]:
         """New entries for this consumer (blocks up to `block_ms`)."""

@@ -182,7 +182,8 @@ class Desk:
         await self.tickets.add_event(ticket.id, "delivery_retry_requested", delivery_id=delivery_id)
 
     async def forget(self, conv: ConversationId) -> int:
-        """Delete the user's tickets (for `/forget`)."""
+        """Delete the user's tickets and the messages queued for them (for `/forget`)."""
+        await self.outbox.forget(await self.tickets.ids_of(conv))
         return await self.tickets.forget(conv)
 
     async def thread(self, ticket_id: str) -> tuple[Ticket, list[TicketEvent]]:

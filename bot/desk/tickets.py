@@ -145,6 +145,7 @@ class TicketStore:
                 pipe.zadd(self._keys.desk_queue(), {ticket.id: now})
                 pipe.zadd(self._keys.desk_tickets(), {ticket.id: now})
                 pipe.sadd(self._keys.user_tickets(conv.channel, conv.chat_id), ticket.id)
+                pipe.expire(self._keys.user_tickets(conv.channel, conv.chat_id), self._retention)
                 # The hand-off flag and the ticket appear together, or neither does.
                 pipe.hset(
                     self._keys.conversation(conv.channel, conv.chat_id), HANDOFF_FIELD, ticket.id
@@ -246,8 +247,6 @@ class TicketStore:
             pipe.hset(
                 self._keys.ticket(ticket.id), mapping={"status": "closed", "closed": f"{now:.3f}"}
             )
-            pipe.expire(self._keys.ticket(ticket.id), self._retention)
-            pipe.expire(self._keys.ticket_events(ticket.id), self._retention)
             pipe.zrem(self._keys.desk_queue(), ticket.id)
             self.queue_event(pipe, ticket.id, "closed", now, {"agent": actor.name})
             return True
@@ -274,6 +273,16 @@ class TicketStore:
         except RedisError as exc:
             raise StateUnavailableError("Redis is unavailable") from exc
         return [event_from_entry(entry_id, fields) for entry_id, fields in found]
+
+    async def ids_of(self, conv: ConversationId) -> list[str]:
+        """The ids of the user's tickets."""
+        try:
+            members = await self._redis.smembers(
+                self._keys.user_tickets(conv.channel, conv.chat_id)
+            )
+        except RedisError as exc:
+            raise StateUnavailableError("Redis is unavailable") from exc
+        return sorted(str(i) for i in members)
 
     async def forget(self, conv: ConversationId) -> int:
         """Delete every ticket of the user (for `/forget`); returns how many."""
@@ -323,6 +332,9 @@ class TicketStore:
                             current = await pipe.hget(conv_key, HANDOFF_FIELD)
                         pipe.multi()  # type: ignore[no-untyped-call]
                         changed = change(ticket, pipe)
+                        if changed:
+                            user_key = self._keys.user_tickets(ticket.channel, ticket.chat_id)
+                            pipe.expire(user_key, self._retention)
                         if changed and release_handoff and current == ticket.id:
                             pipe.hdel(conv_key, HANDOFF_FIELD)
                         if not changed:
@@ -346,6 +358,9 @@ class TicketStore:
         # The feed only says which ticket changed: no message text, so `/forget` (which
         # deletes the tickets) leaves nothing personal behind in it.
         pipe.xadd(self._keys.desk_events(), head, maxlen=FEED_LENGTH, approximate=True)  # type: ignore[arg-type]
+        # Personal data expires: a ticket is kept DESK_RETENTION_DAYS after its last event.
+        pipe.expire(self._keys.ticket(ticket_id), self._retention)
+        pipe.expire(self._keys.ticket_events(ticket_id), self._retention)
 
     @staticmethod
     def _fields(ticket: Ticket) -> dict[str, str]:

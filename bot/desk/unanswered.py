@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,7 +17,7 @@ from redis.typing import EncodableT, FieldT
 
 from bot.facts.script import to_simplified
 from bot.state.keys import Keys
-from bot.state.redis import StateUnavailableError
+from bot.state.redis import StateUnavailableError, entries
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,25 @@ class UnansweredLog:
             await self._redis.xadd(self._key, fields, maxlen=self._max, approximate=True)
         except RedisError as exc:
             raise StateUnavailableError("Redis is unavailable") from exc
+
+    async def forget(self, channel: str, questions: Collection[str]) -> int:
+        """Delete the entries of these questions on `channel` (for `/forget`: entries carry no
+        user id, so the user's own logged messages say which are theirs)."""
+        wanted = set(questions)
+        if not wanted:
+            return 0
+        try:
+            rows = entries(await self._redis.xrange(self._key))
+            doomed = [
+                stream_id
+                for stream_id, fields in rows
+                if fields.get("channel") == channel and fields.get("question") in wanted
+            ]
+            if doomed:
+                await self._redis.xdel(self._key, *doomed)
+        except RedisError as exc:
+            raise StateUnavailableError("Redis is unavailable") from exc
+        return len(doomed)
 
     async def entries(self, *, limit: int | None = None) -> list[Unanswered]:
         """Logged questions, oldest first; with `limit`, only the newest `limit` of them."""
