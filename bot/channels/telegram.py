@@ -64,7 +64,8 @@ START_RETRY_S = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)
 POLL_TIMEOUT_S = 10
 TYPING_EVERY_S = 4.0
 RATE_LIMIT_RETRIES = 3
-SERVER_ERROR_RETRY_S = 1.0
+SERVER_ERROR_RETRY_S = (1.0, 2.0, 4.0)
+"""Pauses before each new try after a Telegram 5xx or a dropped connection."""
 MAX_CONCURRENT_UPDATES = 256
 WEB_APP = "web_app"  # bot_data key of our aiohttp application
 
@@ -86,7 +87,7 @@ SORRY_TEXT = "抱歉，处理您的消息时出了点问题，请稍后再试。
 
 
 class RetryingRateLimiter(AIORateLimiter):
-    """PTB's limiter (which waits out a 429's retry_after), plus one retry after a 5xx."""
+    """PTB's limiter (which waits out a 429's retry_after), plus retries after a 5xx."""
 
     async def process_request(
         self,
@@ -98,14 +99,15 @@ class RetryingRateLimiter(AIORateLimiter):
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         request = (callback, args, kwargs, endpoint, data, rate_limit_args)
-        try:
-            return await super().process_request(*request)
-        except (TimedOut, BadRequest):
-            raise  # a timed-out message may have arrived; a bad request stays bad
-        except NetworkError as exc:
-            log.warning("Telegram %s failed (%s); retrying once", endpoint, exc)
-            await asyncio.sleep(SERVER_ERROR_RETRY_S)
-            return await super().process_request(*request)
+        for pause in SERVER_ERROR_RETRY_S:
+            try:
+                return await super().process_request(*request)
+            except (TimedOut, BadRequest):
+                raise  # a timed-out message may have arrived; a bad request stays bad
+            except NetworkError as exc:
+                log.warning("Telegram %s failed (%s); trying again in %.0fs", endpoint, exc, pause)
+                await asyncio.sleep(pause)
+        return await super().process_request(*request)
 
 
 class ChatOrderedProcessor(BaseUpdateProcessor):

@@ -108,6 +108,12 @@ async def running(
             yield Harness(client, tg, rasa, webhook)
 
 
+@pytest.fixture(autouse=True)
+def one_quick_server_error_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests retry a 5xx once, at once; the start-up tests count on it."""
+    monkeypatch.setattr(telegram, "SERVER_ERROR_RETRY_S", (0.01,))
+
+
 @pytest.fixture
 async def bot() -> AsyncIterator[Harness]:
     async with running(webhook=True) as harness:
@@ -183,6 +189,18 @@ async def test_the_bot_starts_while_telegram_is_down_and_joins_when_it_is_back(
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("Telegram channel not started (NetworkError)" in w for w in warnings)
     assert not any(TOKEN in r.getMessage() for r in caplog.records)
+
+
+async def test_a_reply_survives_three_server_errors_in_a_row(
+    monkeypatch: pytest.MonkeyPatch, bot: Harness
+) -> None:
+    monkeypatch.setattr(telegram, "SERVER_ERROR_RETRY_S", (0.01, 0.02, 0.04))
+    for status in (502, 500, 503):
+        bot.tg.fail_once("sendMessage", status)
+    (reply,) = await bot.reply_to(message_update(CHAT, "你好"))
+    assert reply["text"] == "echo: 你好"
+    attempts = [c.status for c in bot.tg.calls if c.method == "sendMessage"]
+    assert attempts == [502, 500, 503, 200]
 
 
 async def test_an_update_that_arrives_before_the_channel_runs_is_refused_for_redelivery(
