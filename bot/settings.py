@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     wechat_app_secret: SecretStr | None = None
     wechat_encoding_aes_key: SecretStr | None = None
     wechat_api_base_url: str = "https://api.weixin.qq.com"
-    wechat_passive_reply_s: Annotated[float, Field(gt=0, lt=5)] = 4.5
+    wechat_passive_reply_s: Annotated[float, Field(gt=0, lt=5)] = 4.0
 
     # Service desk: agents as `name:role:sha256(token)` entries (role agent or admin), comma
     # separated; `bizbot desk token NAME` makes one. No agents means the console is off.
