@@ -59,7 +59,9 @@ STOP_TIMEOUT_S = 5.0
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    async with open_redis(settings.redis_url) as redis:
+    async with open_redis(
+        settings.redis_url, max_connections=settings.redis_max_connections
+    ) as redis:
         app[REDIS] = redis
         keys = Keys(settings.redis_key_prefix)
         ttl_s = settings.conversation_ttl_days * DAY_S

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     # Redis: unset means the embedded in-process store (state is not persistent)
     redis_url: str | None = None
     redis_key_prefix: str = "bizbot:"
+    redis_max_connections: Annotated[int, Field(ge=2, le=10_000)] = 500
     conversation_ttl_days: Annotated[int, Field(ge=1)] = 30
 
     # Chat contract limits and per-user rate limit (token bucket in Redis)

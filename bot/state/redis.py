@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +20,17 @@ class StateUnavailableError(StateError):
     """Redis could not be reached."""
 
 
+POOL_WAIT_S = 5.0
+"""How long a command waits for a free connection when all of them are in use."""
+
+
 @asynccontextmanager
-async def open_redis(url: str | None) -> AsyncIterator[Redis]:
-    """Yield a Redis client for `url`, or an embedded fakeredis server when `url` is None."""
+async def open_redis(url: str | None, *, max_connections: int = 500) -> AsyncIterator[Redis]:
+    """Yield a Redis client for `url`, or an embedded fakeredis server when `url` is None.
+
+    At most `max_connections` connections; beyond that a command waits for a free one (up to
+    `POOL_WAIT_S`) rather than failing, as redis-py's default pool does past 100.
+    """
     client: Redis
     if url is None:
         import fakeredis
@@ -33,17 +41,23 @@ async def open_redis(url: str | None) -> AsyncIterator[Redis]:
         )
         client = fakeredis.FakeAsyncRedis(decode_responses=True)
     else:
-        client = Redis.from_url(
+        # Each open event stream holds a connection in a blocking XREAD, and a burst of
+        # messages needs one per request in flight.
+        pool = BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=POOL_WAIT_S,
             decode_responses=True,
             socket_timeout=5,
             socket_connect_timeout=3,
             health_check_interval=30,
         )
+        client = Redis(connection_pool=pool)
     try:
         yield client
     finally:
-        await client.aclose()
+        # A client built on our own pool does not close it: both go.
+        await client.aclose(close_connection_pool=True)
 
 
 def as_strs(raw: Mapping[Any, Any]) -> dict[str, str]:
