@@ -94,3 +94,37 @@ def test_readme_settings_table_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.MULTILINE))
     assert documented == SETTING_NAMES
+
+
+def replicas_override() -> dict[str, Any]:
+    text = (ROOT / "docker-compose.replicas.yml").read_text("utf-8")
+
+    class Loader(yaml.SafeLoader):
+        """Reads Compose's `!reset` tag as "no value"."""
+
+    Loader.add_constructor("!reset", lambda *_: None)
+    data: dict[str, Any] = yaml.load(text, Loader=Loader)  # noqa: S506 -- a safe subclass
+    return data
+
+
+def test_the_replicated_layout_runs_two_bots_and_two_rasas_behind_one_published_port() -> None:
+    base, override = compose()["services"], replicas_override()["services"]
+    assert set(override) - set(base) == {"lb"}
+    assert override["bot"]["deploy"]["replicas"] >= 2
+    assert override["rasa"]["deploy"]["replicas"] >= 2
+    # Only the load balancer publishes a port; the bots' port is reset.
+    assert override["bot"]["ports"] is None
+    assert [name for name, s in override.items() if s.get("ports")] == ["lb"]
+    assert override["lb"]["ports"] == ["8080:8080"]
+    # The bots reach Rasa through the balancer, which never publishes Rasa's port.
+    assert override["bot"]["environment"]["RASA_URL"] == "http://lb:5005"
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text("utf-8")
+    assert "server bot:8080" in nginx
+    assert "server rasa:5005" in nginx
+    assert "listen 5005" in nginx
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in override["lb"]["volumes"]
+    # Every replica shares Redis: the base file's REDIS_URL and Rasa's Redis stores stay.
+    assert base["bot"]["environment"]["REDIS_URL"].startswith("redis://redis:")
+    endpoints = yaml.safe_load((ROOT / "rasa_project" / "endpoints.yml").read_text("utf-8"))
+    assert endpoints["lock_store"]["type"] == "redis"
+    assert endpoints["tracker_store"]["type"] == "redis"
