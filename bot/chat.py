@@ -12,6 +12,7 @@ from bot.clients.rasa import (
     Button,
     RasaClient,
     RasaError,
+    RasaServerError,
     RasaTimeoutError,
     RasaUnavailableError,
     Reply,
@@ -140,7 +141,7 @@ class ChatService:
             turn = await self._rasa.send(
                 conv.sender, nlu_text, {**(metadata or {}), "script": script}
             )
-        except (RasaUnavailableError, RasaTimeoutError) as exc:
+        except (RasaUnavailableError, RasaTimeoutError, RasaServerError) as exc:
             # An outage affects every user at once: offer a person rather than opening a
             # ticket for each of them, and the bot answers again as soon as Rasa is back.
             log.warning("Rasa unavailable for a %s message: %s", conv.channel, exc)

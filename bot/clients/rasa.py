@@ -39,6 +39,10 @@ class RasaResponseError(RasaError):
     """Rasa answered with an error status or a body we cannot read."""
 
 
+class RasaServerError(RasaResponseError):
+    """Rasa answered 5xx: its own stores (Redis) or process failed, for everyone alike."""
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     """A quick-reply button."""
@@ -198,6 +202,8 @@ class RasaClient:
                     params=self._params,
                     timeout=self._timeout,
                 ) as resp:
+                    if resp.status >= 500:
+                        raise RasaServerError(f"Rasa answered {resp.status} on {path}")
                     if resp.status >= 400:
                         raise RasaResponseError(f"Rasa answered {resp.status} on {path}")
                     try:

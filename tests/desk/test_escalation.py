@@ -181,15 +181,16 @@ async def test_a_refused_delivery_is_shown_as_failed_and_can_be_retried(bot: Des
     assert detail["deliveries"][reply["delivery_id"]]["status"] == "delivered"
 
 
-async def test_rasa_failing_hands_the_user_to_a_person(bot: DeskHarness) -> None:
-    bot.rasa.status = 500
+async def test_rasa_refusing_a_message_hands_the_user_to_a_person(bot: DeskHarness) -> None:
+    # A 4xx is about this message; a 5xx (Rasa's stores down) is an outage, answered below.
+    bot.rasa.status = 400
     answer = await bot.chat("u1", "嘉定有哪些园区")
     assert answer["replies"][0]["text"] == ERROR_HANDOFF_TEXT
     assert "排在第 1 位" in answer["replies"][-1]["text"]
     assert (await bot.only_ticket())["reason"] == "internal_error"
 
 
-@pytest.mark.parametrize("outage", ["rasa_unreachable", "action_server_down"])
+@pytest.mark.parametrize("outage", ["rasa_unreachable", "action_server_down", "rasa_5xx"])
 async def test_an_outage_offers_a_person_without_opening_a_ticket_per_user(
     redis_url: str, outage: str
 ) -> None:
@@ -197,6 +198,7 @@ async def test_an_outage_offers_a_person_without_opening_a_ticket_per_user(
     nowhere = f"http://127.0.0.1:{free_port()}" if outage == "rasa_unreachable" else None
     async with desk_bot(redis_url, rasa_url=nowhere) as bot:
         bot.rasa.actions_down = outage == "action_server_down"
+        bot.rasa.status = 503 if outage == "rasa_5xx" else 200
         answers = [await bot.chat(f"u{i}", "嘉定有哪些园区") for i in range(3)]
         tickets = await bot.api("GET", "/desk/api/tickets")
     for answer in answers:
