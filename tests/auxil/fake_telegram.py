@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import json
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,13 @@ class FakeTelegram:
     calls: list[Call] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
+    every: dict[str, tuple[int, list[tuple[int, int | None]]]] = field(default_factory=dict)
+    """Per method: every n-th call fails, with the next failure of the list (cycling)."""
+    per_chat: Counter[int] = field(default_factory=Counter)
+    """Messages sent per chat (cheap to poll under load)."""
+    down_chats: set[int] = field(default_factory=set)
+    """Chats whose messages fail with 502 until removed from the set."""
+    _counts: Counter[str] = field(default_factory=Counter)
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
@@ -64,6 +72,10 @@ class FakeTelegram:
     def fail_once(self, method: str, status: int, retry_after: int | None = None) -> None:
         """Answer the next call of `method` with `status` (429 carries `retry_after`)."""
         self.failures.setdefault(method, []).append((status, retry_after))
+
+    def fail_every(self, method: str, n: int, *failures: tuple[int, int | None]) -> None:
+        """From now on every `n`-th call of `method` fails, cycling through `failures`."""
+        self.every[method] = (n, list(failures))
 
     def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
         """Parameters of the successful calls of `method`, in order."""
@@ -96,7 +108,7 @@ class FakeTelegram:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await _params(request)
-        failure = self.failures.get(method)
+        failure = self.failures.get(method) or self._periodic(method, params)
         if failure:
             status, retry_after = failure.pop(0)
             self.calls.append(Call(method, params, status))
@@ -107,6 +119,16 @@ class FakeTelegram:
             return _error(404, "Not Found: method not found")
         self.calls.append(Call(method, params))
         return web.json_response({"ok": True, "result": await handler(params)})
+
+    def _periodic(self, method: str, params: dict[str, Any]) -> list[tuple[int, int | None]]:
+        if method == "sendMessage" and int(params.get("chat_id", 0)) in self.down_chats:
+            return [(502, None)]
+        self._counts[method] += 1
+        n, cycle = self.every.get(method, (0, []))
+        if not n or not cycle or self._counts[method] % n:
+            return []
+        cycle.append(cycle.pop(0))
+        return [cycle[-1]]
 
     def _methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[object]]]:
         return {
@@ -135,6 +157,7 @@ class FakeTelegram:
 
     async def _send_message(self, params: dict[str, Any]) -> object:
         chat_id = int(params["chat_id"])
+        self.per_chat[chat_id] += 1
         return {
             "message_id": next(self._message_ids),
             "date": int(time.time()),

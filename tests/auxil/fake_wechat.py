@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import itertools
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,8 @@ class FakeWeChatApi:
     """errcodes for the next sends (popped after the statuses)."""
     send_delay_s: float = 0.0
     raw_bodies: list[bytes] = field(default_factory=list)
+    per_user: Counter[str] = field(default_factory=Counter)
+    """Messages sent per openid (cheap to poll under load)."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -81,7 +84,9 @@ class FakeWeChatApi:
             return web.json_response({"errcode": errcode, "errmsg": "scripted failure"})
         # Kept so tests can check for raw UTF-8: WeChat shows \u escapes literally.
         self.raw_bodies.append(await request.read())
-        self.sent.append(await request.json())
+        message = await request.json()
+        self.sent.append(message)
+        self.per_user[message["touser"]] += 1
         self._changed.set()
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
