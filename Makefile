@@ -13,7 +13,7 @@ RASA_INPUTS := rasa_project/config.yml rasa_project/domain.yml $(shell find rasa
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup demo demo-redis test test-fast lint typecheck validate facts lookups train bench lock lock-rasa clean
+.PHONY: help setup demo demo-redis test test-fast faults audit lint typecheck validate facts lookups train bench lock lock-rasa clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -61,8 +61,12 @@ demo-redis: setup facts train ## Same, plus a local redis-server with AOF (REDIS
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/honcho start
 
 lint: $(VENV)/.installed ## ruff
-	$(BIN)/ruff check bot rasa_project/actions tests bench
-	$(BIN)/ruff format --check bot rasa_project/actions tests bench
+	$(BIN)/ruff check bot rasa_project/actions tests bench scripts
+	$(BIN)/ruff format --check bot rasa_project/actions tests bench scripts
+
+audit: $(VENV)/.installed ## Both lock files against the PyPA advisory snapshot (offline; docs/security.md)
+	$(BIN)/python scripts/audit_locks.py --lock requirements/app.lock --lock requirements/rasa.lock \
+	  --advisories security/advisories.json --accepted security/accepted.yml --markdown security/report.md
 
 typecheck: $(VENV)/.installed ## mypy --strict
 	$(BIN)/mypy
@@ -70,11 +74,17 @@ typecheck: $(VENV)/.installed ## mypy --strict
 validate: $(RASA_VENV)/.installed lookups ## rasa data validate
 	cd rasa_project && $(RASA) data validate --fail-on-warnings
 
-test: setup facts train lint typecheck ## The whole suite: lint, types, then pytest (incl. live stack and Rasa stories)
-	$(BIN)/pytest
+test: setup facts train lint typecheck audit ## The whole suite: lint, types, audit, pytest (live stack, fuzzing), then faults
+	$(BIN)/pytest -m "not faults and not scale"
+	$(MAKE) --no-print-directory faults
 
-test-fast: $(VENV)/.installed ## pytest without the live-stack tests
-	$(BIN)/pytest -m "not stack and not browser"
+# Its own step: it starts its own stack (Redis, Rasa, actions, two bots) and kills parts of it.
+FAULTS_REPORT_DIR ?= var/faults
+faults: setup facts train ## Faults under load and two bot replicas (about 8 min); report in var/faults/
+	FAULTS_REPORT_DIR=$(FAULTS_REPORT_DIR) $(BIN)/pytest -m "faults or scale" tests/faults
+
+test-fast: $(VENV)/.installed ## pytest without the live-stack, browser and fuzz tests
+	$(BIN)/pytest -m "not stack and not browser and not fuzz"
 
 bench: setup facts train ## Benchmarks; results go to bench/results/
 	$(BIN)/python -m bench
