@@ -466,7 +466,9 @@ def format_markdown(
         "```",
         "",
         f"Snapshot: `{snapshot_path.as_posix()}`, taken {meta.get('date', '?')} from "
-        f"{source.get('repository', '?')} ({source.get('licence', '?')}); "
+        f"{source.get('repository', '?')}"
+        + (f" and its mirror {source['mirror']}" if source.get("mirror") else "")
+        + f" ({source.get('licence', '?')}); "
         f"{len(snapshot.packages)} packages checked, {len(snapshot.not_covered)} not covered. "
         f"Accepted risks: `{accepted_path.as_posix()}`.",
         "",

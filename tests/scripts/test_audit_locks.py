@@ -126,6 +126,12 @@ def test_versions_list_and_non_ecosystem_ranges() -> None:
     assert not al.is_affected("0.9", affected)  # the GIT range is ignored
 
 
+def test_an_entry_without_ranges_or_versions_matches_nothing() -> None:
+    # Some records name the package but give neither ranges nor versions.
+    assert not al.is_affected("1.0", [{}])
+    assert not al.is_affected("1.0", [{"ranges": [], "versions": []}])
+
+
 def test_fixed_versions_lists_only_fixes_above_the_pin() -> None:
     affected = [
         {
@@ -257,6 +263,17 @@ def test_accepted_finding_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "not used here" in (tmp_path / "report.md").read_text()
 
 
+def test_accepted_file_may_share_a_reason_through_a_yaml_anchor(tmp_path: Path) -> None:
+    packages = {"foo": [_advisory("PYSEC-1", "1.1"), _advisory("PYSEC-2", "1.2")], "bar": []}
+    accepted = (
+        "accepted:\n"
+        "  - {id: PYSEC-1, package: foo, lock: app, reason: &foo one reason for both}\n"
+        "  - {id: PYSEC-2, package: foo, lock: app, reason: *foo}\n"
+    )
+    assert al.main(_files(tmp_path, packages=packages, accepted=accepted)) == 0
+    assert (tmp_path / "report.md").read_text().count("one reason for both") == 2
+
+
 def test_acceptance_by_alias_and_for_the_right_lock_only(tmp_path: Path) -> None:
     by_alias = "accepted:\n  - {id: CVE-2020-1, package: foo, lock: app, reason: r}\n"
     assert al.main(_files(tmp_path, accepted=by_alias)) == 0
@@ -351,3 +368,15 @@ def test_real_locks_pass_with_the_real_snapshot(
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "0 not accepted" in out
+
+
+def test_the_real_snapshot_covers_every_pinned_package() -> None:
+    snapshot = al.load_snapshot(ROOT / "security/advisories.json")
+    for lock in ("requirements/app.lock", "requirements/rasa.lock"):
+        pins = al.parse_lock((ROOT / lock).read_text(), lock)
+        missing = [
+            p.name
+            for p in pins
+            if p.name not in snapshot.packages and p.name not in snapshot.not_covered
+        ]
+        assert missing == [], f"{lock}: {missing}"
