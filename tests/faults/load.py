@@ -17,6 +17,7 @@ message once, in order, one answer each) and what reached the fake channel.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import time
@@ -108,9 +109,14 @@ class Plan:
         return self.conversations * self.messages
 
 
+@functools.cache
+def _questions() -> tuple[str, ...]:
+    return tuple(load_questions())
+
+
 def texts(count: int, offset: int) -> list[str]:
     """A conversation: questions from the retrieval set, follow-ups and small talk."""
-    questions = load_questions()
+    questions = _questions()
     out: list[str] = []
     for i in range(count):
         n = offset + i
@@ -155,7 +161,6 @@ class WebUsers:
     http: aiohttp.ClientSession
     bot_urls: Sequence[str]
     plan: Plan
-    run_id: str
     senders: dict[int, str] = field(default_factory=dict)
     sent_texts: dict[int, list[str]] = field(default_factory=dict)
 

@@ -52,7 +52,7 @@ async def web_load(
 ) -> tuple[Tally, list[int]]:
     """The web load with `fault` beside it; returns the tally and conversations with gaps."""
     tally = Tally(name)
-    users = WebUsers(http, rig.stack.bot_urls, PLAN, name)
+    users = WebUsers(http, rig.stack.bot_urls, PLAN)
     await run(PLAN, tally, users.conversation, lambda: fault(tally))
     gaps = await verify_logs(redis, "web", users.senders, users.sent_texts, tally)
     return tally, gaps

@@ -30,7 +30,7 @@ async def test_a_users_messages_through_both_replicas_are_answered_in_order(
     rig: Rig, http: aiohttp.ClientSession, redis: Redis
 ) -> None:
     # Sequential users, alternating replicas message by message.
-    users = WebUsers(http, rig.stack.bot_urls, Plan(conversations=20, messages=6), "order")
+    users = WebUsers(http, rig.stack.bot_urls, Plan(conversations=20, messages=6))
     tally = Tally("order")
     await run(users.plan, tally, users.conversation, None)
     await verify_logs(redis, "web", users.senders, users.sent_texts, tally)
@@ -46,7 +46,7 @@ async def test_a_burst_through_both_replicas_is_handled_one_at_a_time_in_one_ord
     # several of one conversation's messages wait at once, on both replicas. Requests sent
     # to two servers have no order of their own; what must hold is that they are handled
     # one at a time, each answered, in one order that the log and Rasa's tracker share.
-    users = WebUsers(http, rig.stack.bot_urls, Plan(), "burst")
+    users = WebUsers(http, rig.stack.bot_urls, Plan())
     sent: dict[str, list[str]] = {}
 
     async def burst(i: int) -> None:
@@ -124,7 +124,7 @@ async def test_a_ticket_opened_on_one_replica_is_worked_from_the_other(
     rig: Rig, http: aiohttp.ClientSession
 ) -> None:
     one, two = rig.stack.bot_urls
-    users = WebUsers(http, rig.stack.bot_urls, Plan(), "desk")
+    users = WebUsers(http, rig.stack.bot_urls, Plan())
     sender, auth = await users.session(0)
     answer = await post(http, f"{one}/api/chat", {"sender": sender, "text": "转人工"}, auth)
     assert answer["escalated"], answer
