@@ -24,12 +24,28 @@ def error_response(status: int, code: str, message: str) -> web.Response:
     return json_response({"error": {"code": code, "message": message}}, status)
 
 
+async def read_json(request: web.Request) -> object | web.Response:
+    """The request's JSON body, or the 400 response that says it is not JSON.
+
+    JSON is UTF-8 (RFC 8259) whatever charset the request names: a charset Python cannot
+    decode with must not turn a bad request into a 5xx. Also refused: nesting deeper than
+    the parser follows, integers longer than Python converts, and strings with an unpaired
+    surrogate (`"\\ud800"`), which JSON can write but no store or channel can carry.
+    """
+    try:
+        body: object = json.loads((await request.read()).decode("utf-8"))
+        json.dumps(body, ensure_ascii=False).encode("utf-8")  # raises on unpaired surrogates
+    # ValueError covers JSONDecodeError and UnicodeError.
+    except (ValueError, RecursionError):
+        return error_response(400, "invalid_json", "The request body must be valid JSON (UTF-8).")
+    return body
+
+
 async def read_json_object(request: web.Request) -> dict[str, Any] | web.Response:
     """The request's JSON object body, or the 400 response that says what is wrong with it."""
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return error_response(400, "invalid_json", "The request body must be valid JSON.")
+    body = await read_json(request)
+    if isinstance(body, web.Response):
+        return body
     if not isinstance(body, dict):
         return error_response(400, "invalid_body", "The request body must be a JSON object.")
     return body

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import hmac
 import itertools
-import json
 import logging
 import os
 from collections import Counter
@@ -39,7 +38,7 @@ from bot.channels import telegram_render as render
 from bot.chat import HUMAN_PAYLOAD, ChatService, notice
 from bot.clients.rasa import Button, Reply, Turn
 from bot.desk.errors import DeliveryRejectedError, DeliveryRetryableError
-from bot.errors import error_response
+from bot.errors import error_response, read_json
 from bot.keys import CHAT, CONVERSATIONS, REDIS, SENDERS, SETTINGS
 from bot.settings import Settings
 from bot.state.conversations import ConversationId
@@ -285,10 +284,9 @@ async def webhook(request: web.Request) -> web.Response:
     given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
     if not hmac.compare_digest(given, expected):
         return error_response(403, "forbidden", "Wrong or missing secret token.")
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return error_response(400, "invalid_json", "The request body must be valid JSON.")
+    body = await read_json(request)
+    if isinstance(body, web.Response):
+        return body
     application = request.app[TELEGRAM]
     if not application.running:
         # Telegram redelivers an update it did not get a 200 for, so nothing is lost.

@@ -79,11 +79,26 @@ def messages(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
 
 def _mentions(message: Message, username: str) -> list[str]:
     """The @mentions of the bot in the message's text or caption, as written."""
-    found = {
-        **message.parse_entities([MessageEntity.MENTION]),
-        **message.parse_caption_entities([MessageEntity.MENTION]),
-    }
-    return [text for text in found.values() if text.lower() == f"@{username.lower()}"]
+    wanted = f"@{username.lower()}"
+    return [
+        found
+        for text, entities in (
+            (message.text, message.entities),
+            (message.caption, message.caption_entities),
+        )
+        if text
+        for entity in entities
+        if entity.type == MessageEntity.MENTION
+        and (found := _entity_text(text, entity)).lower() == wanted
+    ]
+
+
+def _entity_text(text: str, entity: MessageEntity) -> str:
+    """The text an entity covers. Telegram counts UTF-16 units; unlike PTB's parser this does
+    not fail on an entity that splits a surrogate pair (the half becomes U+FFFD)."""
+    units = text.encode("utf-16-le")
+    start, end = entity.offset * 2, (entity.offset + entity.length) * 2
+    return units[start:end].decode("utf-16-le", "replace")
 
 
 def addressed_text(message: Message, bot: User) -> str | None:
@@ -107,12 +122,66 @@ def addressed_text(message: Message, bot: User) -> str | None:
 
 def parse_update(body: object, bot: Bot) -> Update | None:
     """The update in a webhook body, or None when the body is not a Telegram update."""
-    if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+    if not isinstance(body, dict) or not _is_int(body.get("update_id")):
         return None
     try:
-        return Update.de_json(body, bot)
-    except (KeyError, TypeError, ValueError, AttributeError):
+        update = Update.de_json(body, bot)
+    # PTB builds objects without checking types: a wrong one fails anywhere in the tree
+    # (a date too big for a timestamp raises OverflowError, deep nesting RecursionError).
+    except (
+        LookupError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        OverflowError,
+        OSError,
+        RecursionError,
+    ):
         return None
+    return update if _well_typed(update) else None
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int  # JSON's true is an int to isinstance(), but no id
+
+
+def _well_typed(update: Update) -> bool:
+    """Whether the fields the handlers read have the Bot API's types (PTB keeps any JSON)."""
+    query = update.callback_query
+    if query is not None and not (isinstance(query.id, str) and _optional_str(query.data)):
+        return False
+    user = update.effective_user
+    if user is not None and not _user_ok(user):
+        return False
+    message = update.effective_message
+    replied = message.reply_to_message if message is not None else None
+    return all(_message_ok(m) for m in (message, replied) if m is not None)
+
+
+def _optional_str(*values: object) -> bool:
+    return all(value is None or isinstance(value, str) for value in values)
+
+
+def _user_ok(user: User) -> bool:
+    return (
+        _is_int(user.id)
+        and isinstance(user.first_name, str)
+        and _optional_str(user.last_name, user.username)
+    )
+
+
+def _message_ok(message: Message) -> bool:
+    entities = (*message.entities, *message.caption_entities)
+    return (
+        message.chat is not None  # PTB lets a missing chat through
+        and _is_int(message.chat.id)
+        and isinstance(message.chat.type, str)
+        and (message.from_user is None or _user_ok(message.from_user))
+        and _optional_str(message.text, message.caption)
+        and all(
+            isinstance(e.type, str) and _is_int(e.offset) and _is_int(e.length) for e in entities
+        )
+    )
 
 
 def webhook_secret(settings: Settings) -> str:

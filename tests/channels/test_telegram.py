@@ -29,6 +29,7 @@ from bot.state.conversations import ConversationId
 from tests.auxil import fake_rasa_replies as scripted
 from tests.auxil.fake_rasa_replies import ScriptedRasa
 from tests.auxil.fake_telegram import (
+    BOT_USERNAME,
     PHOTO,
     STICKER,
     TOKEN,
@@ -262,6 +263,72 @@ async def test_webhook_with_a_bad_body_gets_a_json_400(bot: Harness, body: bytes
     assert (await resp.json())["error"]["code"] in {"invalid_json", "invalid_update"}
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=bogus",
+        "application/json; charset=undefined",
+        "application/json; charset=latin-1",
+        "text/plain",
+    ],
+)
+async def test_webhook_reads_utf8_json_whatever_charset_the_request_names(
+    bot: Harness, content_type: str
+) -> None:
+    # A charset Python cannot decode with used to end in a 503 (LookupError, UnicodeError).
+    update = message_update(CHAT, "你好")
+    resp = await bot.client.post(
+        telegram.WEBHOOK_PATH,
+        data=json.dumps(update, ensure_ascii=False).encode(),
+        headers={telegram.SECRET_HEADER: SECRET, "Content-Type": content_type},
+    )
+    assert resp.status == 200
+    await bot.tg.wait_for("sendMessage")
+    assert bot.tg.texts() == ["echo: 你好"]
+
+
+def _message_with(**fields: Any) -> dict[str, Any]:
+    update = message_update(CHAT, "你好")
+    update["message"].update(fields)
+    return update
+
+
+NOT_UPDATES = {
+    "nested-too-deep": b"[" * 5000 + b"]" * 5000,
+    "integer-too-long": b'{"update_id": ' + b"9" * 5000 + b"}",
+    "lone-surrogate": json.dumps(message_update(CHAT, "你\ud800好")).encode(),
+    "update-id-true": json.dumps({**message_update(CHAT, "你好"), "update_id": True}).encode(),
+    "chat-id-true": json.dumps(_message_with(chat={"id": True, "type": "private"})).encode(),
+    "chat-id-text": json.dumps(_message_with(chat={"id": "42", "type": "private"})).encode(),
+    "chat-missing": json.dumps(_message_with(chat=None)).encode(),
+    "date-overflow": json.dumps(_message_with(date=10**20)).encode(),
+    "text-a-number": json.dumps(_message_with(text=5)).encode(),
+    "from-id-text": json.dumps(
+        _message_with(**{"from": {"id": "555", "is_bot": False, "first_name": "Li"}})
+    ).encode(),
+    "entity-offset-text": json.dumps(
+        _message_with(entities=[{"type": "bot_command", "offset": "0", "length": 2}])
+    ).encode(),
+}
+
+
+@pytest.mark.parametrize("body", NOT_UPDATES.values(), ids=NOT_UPDATES.keys())
+async def test_webhook_refuses_a_body_that_is_no_update_with_a_400_not_an_error(
+    bot: Harness, caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    # Each of these used to be a 503, or a handler failure with an apology to the user.
+    resp = await bot.client.post(
+        telegram.WEBHOOK_PATH,
+        data=body,
+        headers={telegram.SECRET_HEADER: SECRET, "Content-Type": "application/json"},
+    )
+    assert resp.status == 400
+    assert (await resp.json())["error"]["code"] in {"invalid_json", "invalid_update"}
+    await bot.tg.settle()
+    assert bot.tg.sent() == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def test_a_redelivered_update_is_answered_once(bot: Harness) -> None:
     update = message_update(CHAT, "你好")
     await bot.reply_to(update)
@@ -417,6 +484,21 @@ async def test_group_messages_are_answered_only_when_addressed(bot: Harness) -> 
     assert reply["text"] == scripted.HELP
     assert bot.rasa.messages == ["嘉定有多少园区？", "那南湖呢？", "/help"]
     assert {m["sender"] for m in bot.rasa.received} == {f"telegram:{GROUP}"}
+
+
+async def test_a_mention_entity_that_splits_an_emoji_is_no_mention_and_no_error(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Telegram counts offsets in UTF-16 units: offset 1 is inside the emoji. Reading that
+    # entity with PTB's parser raised UnicodeDecodeError, and the group got an apology.
+    text = f"😀@{BOT_USERNAME} 你好"
+    mention = {"type": "mention", "length": len(BOT_USERNAME) + 1}
+    await bot.push(message_update(GROUP, text, entities=[{**mention, "offset": 1}]))
+    await bot.tg.settle()
+    assert bot.tg.sent() == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    (reply,) = await bot.reply_to(message_update(GROUP, text, entities=[{**mention, "offset": 2}]))
+    assert reply["text"] == "echo: 😀  你好"
 
 
 # -- ordering, rate limits and failures --------------------------------------------------
