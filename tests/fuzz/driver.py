@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pytest
@@ -52,10 +52,20 @@ class Driver:
     host: str
     port: int
     timeout_s: float = REQUEST_TIMEOUT_S
+    connection: rawhttp.Connection = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "connection", rawhttp.Connection(self.host, self.port))
 
     def send(self, request: Request) -> Response:
-        """The app's response to `request`; a hang fails the example."""
-        return self.run(rawhttp.send(self.host, self.port, request, self.timeout_s))
+        """The app's response to `request` (on a kept-alive connection); a hang fails the
+        example."""
+        try:
+            return self.run(self.connection.send(request, self.timeout_s))
+        except Exception:
+            # A failed exchange may leave the connection mid-response: start afresh.
+            self.run(self.connection.close())
+            raise
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` on the app's loop and wait for its result."""

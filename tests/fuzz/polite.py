@@ -9,8 +9,8 @@ from bot.desk.service import DISABLED_TEXT
 from bot.facts.script import to_traditional
 from tests.auxil.fake_rasa_replies import GREETING, HANDOFF, HELP, SCRIPT
 
-ECHO = "echo: "
-"""How the scripted fake Rasa answers anything it has no script for."""
+ECHO = "echo:"
+"""How the scripted fake Rasa answers anything it has no script for ("echo: " + the text)."""
 RASA_TEXTS = (
     ECHO,
     GREETING,

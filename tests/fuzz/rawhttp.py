@@ -43,13 +43,11 @@ class Request:
         # Hypothesis prints failing examples with this hook, not __repr__.
         printer.text(repr(self))
 
-    def encode(self) -> bytes:
+    def encode(self, *, keep_alive: bool = False) -> bytes:
         """The request's bytes: request line, headers, framing and body."""
-        lines = [
-            f"{self.method} {self.target} HTTP/1.1".encode(),
-            b"Host: 127.0.0.1",
-            b"Connection: close",
-        ]
+        lines = [f"{self.method} {self.target} HTTP/1.1".encode(), b"Host: 127.0.0.1"]
+        if not keep_alive:
+            lines.append(b"Connection: close")
         lines += [name.encode() + b": " + value for name, value in self.headers]
         if self.chunked:
             lines.append(b"Transfer-Encoding: chunked")
@@ -108,6 +106,65 @@ async def send(host: str, port: int, request: Request, timeout_s: float) -> Resp
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
     return _parse(raw, time.monotonic() - started)
+
+
+class Connection:
+    """One kept-alive connection, for request after request (a new one costs the server
+    more than most of the requests a fuzzer sends); reopened when the server closes it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._address = (host, port)
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def send(self, request: Request, timeout_s: float) -> Response:
+        """Send `request` and read its response."""
+        started = time.monotonic()
+        async with asyncio.timeout(timeout_s):
+            reused = self._streams is not None
+            try:
+                return await self._exchange(request, started)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                await self.close()
+                if not reused:
+                    raise
+            # The server had closed the idle connection before reading the request.
+            return await self._exchange(request, started)
+
+    async def close(self) -> None:
+        """Close the connection (the next request opens a new one)."""
+        if self._streams is None:
+            return
+        _, writer = self._streams
+        self._streams = None
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+    async def _exchange(self, request: Request, started: float) -> Response:
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(*self._address)
+        reader, writer = self._streams
+        writer.write(request.encode(keep_alive=True))
+        head = await reader.readuntil(b"\r\n\r\n")
+        response = _parse(head, 0.0)
+        if response.headers.get("transfer-encoding", "").lower() == "chunked":
+            body = await _read_chunks(reader)
+        else:
+            body = await reader.readexactly(int(response.headers.get("content-length", "0")))
+        if response.headers.get("connection", "").lower() == "close":
+            await self.close()
+        return Response(
+            response.status, response.headers, body, time.monotonic() - started, response.cookies
+        )
+
+
+async def _read_chunks(reader: asyncio.StreamReader) -> bytes:
+    body = bytearray()
+    while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+        body += await reader.readexactly(size)
+        await reader.readexactly(2)
+    await reader.readuntil(b"\r\n")  # the empty trailer
+    return bytes(body)
 
 
 def _parse(raw: bytes, elapsed_s: float) -> Response:
