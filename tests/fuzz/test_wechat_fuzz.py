@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from defusedxml.ElementTree import fromstring
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 from wechatpy.crypto import WeChatCrypto
@@ -131,6 +131,7 @@ async def test_every_wechat_call_gets_a_clear_4xx_or_a_polite_answer(
         def examples(case: Case) -> None:
             nonlocal ran
             ran += 1
+            event(case.kind)
             mark = logs.mark()
             response = driver.send(case.request)
             assert_handled(case.request, response, case.expected)

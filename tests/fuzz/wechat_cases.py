@@ -418,7 +418,9 @@ def safe_calls(draw: st.DrawFn) -> Case:
     if how != "none":
         envelope += f"<Encrypt>{_cdata(encrypt)}</Encrypt>"
     envelope += "</xml>"
-    right_msg_signature = sign(TOKEN, timestamp, nonce, encrypt)
+    # The bot signs what it parsed, and XML reads every line break as "\n".
+    parsed = encrypt.replace("\r\n", "\n").replace("\r", "\n")
+    right_msg_signature = sign(TOKEN, timestamp, nonce, parsed)
     msg_signature = msg_signature.replace("right", right_msg_signature)
     params = {**query.params, "encrypt_type": encrypt_type}
     if msg_signature:
@@ -429,7 +431,7 @@ def safe_calls(draw: st.DrawFn) -> Case:
     # decryption (app id included), the inner message.
     if not (query.fresh and query.signed):
         expected, kind = 403, "unsigned"
-    elif _NOT_XML.search(envelope) or not encrypt or len(body) > MAX_BODY_BYTES:
+    elif _NOT_XML.search(envelope) or not parsed or len(body) > MAX_BODY_BYTES:
         expected, kind = 400, "envelope"
     elif msg_signature != right_msg_signature:
         expected, kind = 403, "bad-msg-signature"
