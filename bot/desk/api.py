@@ -6,6 +6,7 @@ middleware; handlers find the agent in `request[ACTOR]`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,6 +30,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 128
 ACTIVE: tuple[Status, ...] = ("open", "claimed")
+# Ticket ids are "T" and a number (tickets.py). Checked before any Redis key is built from
+# one: "T00001:events" would name the ticket's event stream, and reading that as a ticket
+# hash fails with WRONGTYPE, a 503 for what is only a wrong id.
+_TICKET_ID = re.compile(r"T[0-9]{1,20}")
 
 
 def desk_errors(handler: Handler) -> Handler:
@@ -52,6 +57,24 @@ def desk_errors(handler: Handler) -> Handler:
 
     wrapped.__doc__ = handler.__doc__
     return wrapped
+
+
+def _ticket_id(request: web.Request) -> str:
+    """The path's ticket id; `TicketNotFoundError` (a 404) when it cannot be one."""
+    ticket_id = request.match_info["ticket_id"]
+    if not _TICKET_ID.fullmatch(ticket_id):
+        raise TicketNotFoundError(f"no ticket {ticket_id}")
+    return ticket_id
+
+
+def _is_utf8(header: str) -> bool:
+    # aiohttp hands on header bytes that are not UTF-8 as surrogate escapes, which no Redis
+    # key (the key is part of one) can hold.
+    try:
+        header.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def _ticket_json(request: web.Request, ticket: Ticket) -> dict[str, Any]:
@@ -91,7 +114,7 @@ async def list_tickets(request: web.Request) -> web.Response:
 async def get_ticket(request: web.Request) -> web.Response:
     """One ticket with its transcript, its events and the state of each delivery."""
     desk = request.app[DESK]
-    ticket, events = await desk.thread(request.match_info["ticket_id"])
+    ticket, events = await desk.thread(_ticket_id(request))
     ids = list(dict.fromkeys(e.data["delivery_id"] for e in events if e.data.get("delivery_id")))
     deliveries = {
         delivery_id: (
@@ -114,7 +137,7 @@ async def get_ticket(request: web.Request) -> web.Response:
 @desk_errors
 async def claim(request: web.Request) -> web.Response:
     """Take an open ticket."""
-    ticket = await request.app[DESK].claim(request.match_info["ticket_id"], request[ACTOR])
+    ticket = await request.app[DESK].claim(_ticket_id(request), request[ACTOR])
     return json_response({"ticket": await _ticket_json(request, ticket)})
 
 
@@ -134,12 +157,14 @@ async def reply(request: web.Request) -> web.Response:
             413, "text_too_long", f"The reply must be at most {limit} characters."
         )
     key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+    if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and _is_utf8(key)):
         return error_response(
-            422, "invalid_idempotency_key", f"The {IDEMPOTENCY_HEADER} must be 1-128 characters."
+            422,
+            "invalid_idempotency_key",
+            f"The {IDEMPOTENCY_HEADER} must be 1-128 characters of UTF-8.",
         )
     delivery, new = await request.app[DESK].reply(
-        request.match_info["ticket_id"], request[ACTOR], text.strip(), key
+        _ticket_id(request), request[ACTOR], text.strip(), key
     )
     return json_response(
         {"delivery_id": delivery.id, "replayed": not new}, status=201 if new else 200
@@ -150,7 +175,7 @@ async def reply(request: web.Request) -> web.Response:
 @desk_errors
 async def close(request: web.Request) -> web.Response:
     """Close the ticket; the user is told and the bot answers again."""
-    ticket = await request.app[DESK].close(request.match_info["ticket_id"], request[ACTOR])
+    ticket = await request.app[DESK].close(_ticket_id(request), request[ACTOR])
     return json_response({"ticket": await _ticket_json(request, ticket)})
 
 
@@ -158,9 +183,7 @@ async def close(request: web.Request) -> web.Response:
 @desk_errors
 async def retry(request: web.Request) -> web.Response:
     """Send a failed delivery again."""
-    await request.app[DESK].retry(
-        request.match_info["ticket_id"], request.match_info["delivery_id"]
-    )
+    await request.app[DESK].retry(_ticket_id(request), request.match_info["delivery_id"])
     return json_response(
         {"delivery_id": request.match_info["delivery_id"], "status": "pending"}, 202
     )

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.desk.agents import Agent
-from bot.errors import error_response
+from bot.errors import error_response, read_json
 from bot.keys import AGENTS, LOGIN_LIMITER, SESSIONS, SETTINGS
 from bot.state.redis import StateError
 
@@ -89,10 +89,9 @@ async def login(request: web.Request) -> web.Response:
         allowed = True  # failing closed would lock every agent out during a Redis blip
     if not allowed:
         return error_response(429, "too_many_attempts", "Too many login attempts; wait a minute.")
-    try:
-        body = await request.json()
-    except ValueError:
-        return error_response(400, "invalid_json", "The request body must be valid JSON.")
+    body = await read_json(request)
+    if isinstance(body, web.Response):
+        return body
     token = body.get("token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
         return error_response(422, "invalid_fields", "Missing or invalid field(s): token.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -13,6 +14,9 @@ from bot.state.keys import Keys
 from bot.state.redis import StateUnavailableError, as_strs
 
 SESSION_TTL_S = 12 * 3600
+# What `secrets.token_urlsafe` makes. Anything else (a cookie that is not even UTF-8, whose
+# bytes arrive as surrogate escapes) is no session, and never reaches a Redis key.
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +68,7 @@ class SessionStore:
 
     async def get(self, session_id: str) -> Session | None:
         """The session, or None when unknown or expired."""
-        if not session_id or len(session_id) > 128:
+        if not _SESSION_ID.fullmatch(session_id):
             return None
         try:
             raw = as_strs(await self._redis.hgetall(self._keys.desk_session(session_id)))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.chat import HUMAN_PAYLOAD
 from bot.desk.auth import COOKIE, CSRF_HEADER
+from bot.keys import CHAT, DESK
+from bot.state.conversations import ConversationId
 from tests.desk.harness import TOKENS, DeskHarness, bearer, desk_bot
+from tests.fuzz.rawhttp import Request, Response, send
 
 
 @pytest.fixture
@@ -186,3 +191,90 @@ async def test_bearer_requests_need_no_csrf_token(bot: DeskHarness) -> None:
     ticket_id = (await bot.only_ticket())["id"]
     resp = await bot.client.post(f"/desk/api/tickets/{ticket_id}/claim", headers=bearer("bob"))
     assert resp.status == 200
+
+
+# -- requests that used to end in a 503 (found by tests/fuzz/test_desk_fuzz.py) ----------
+
+
+async def open_ticket(bot: DeskHarness, chat: int) -> str:
+    """A hand-off from a Telegram user, straight through the chat service."""
+    conv = ConversationId("telegram", str(chat))
+    await bot.app[CHAT].handle(conv, HUMAN_PAYLOAD, {"channel": "telegram"})
+    ticket_id = await bot.app[DESK].active_ticket(conv)
+    assert ticket_id is not None
+    return ticket_id
+
+
+async def raw(bot: DeskHarness, request: Request) -> Response:
+    """Bytes on the wire, for headers aiohttp's client would not send (not UTF-8)."""
+    server = bot.client.server
+    return await send(server.host, server.port or 0, request, timeout_s=5.0)
+
+
+async def test_a_session_cookie_that_is_not_utf8_is_no_session(bot: DeskHarness) -> None:
+    # aiohttp hands such bytes on as surrogate escapes, which no Redis key can hold.
+    response = await raw(
+        bot, Request("GET", "/desk/api/me", (("Cookie", b"bizbot_desk=\xff\xfe"),))
+    )
+    assert response.status == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+async def test_an_idempotency_key_that_is_not_utf8_is_refused(bot: DeskHarness) -> None:
+    ticket_id = await open_ticket(bot, 7001)
+    await bot.api("POST", f"/desk/api/tickets/{ticket_id}/claim")
+    headers = (
+        ("Authorization", f"Bearer {TOKENS['alice']}".encode()),
+        ("Content-Type", b"application/json"),
+        ("Idempotency-Key", b"\xff\xfe"),
+    )
+    path = f"/desk/api/tickets/{ticket_id}/replies"
+    response = await raw(bot, Request("POST", path, headers, b'{"text": "hi"}'))
+    assert response.status == 422
+    assert response.json()["error"]["code"] == "invalid_idempotency_key"
+
+
+@pytest.mark.parametrize(
+    ("method", "action"),
+    [("GET", ""), ("POST", "/claim"), ("POST", "/close"), ("POST", "/replies")],
+)
+async def test_an_id_naming_a_tickets_event_stream_is_no_ticket(
+    bot: DeskHarness, method: str, action: str
+) -> None:
+    # "T00001:events" builds the key of T00001's event stream; read as a ticket hash it
+    # failed with WRONGTYPE.
+    ticket_id = await open_ticket(bot, 7002)
+    body = await bot.api(
+        method, f"/desk/api/tickets/{ticket_id}:events{action}", status=404, json={"text": "hi"}
+    )
+    assert body["error"]["code"] == "ticket_not_found"
+
+
+async def test_login_reads_utf8_json_whatever_charset_the_request_names(bot: DeskHarness) -> None:
+    body = json.dumps({"token": TOKENS["alice"]}).encode()
+    resp = await bot.client.post(
+        "/desk/login", data=body, headers={"Content-Type": "application/json; charset=bogus"}
+    )
+    assert resp.status == 200
+
+
+@pytest.mark.parametrize(
+    "body", [b"[" * 5000 + b"]" * 5000, b'{"token": ' + b"9" * 5000 + b"}"], ids=["deep", "long"]
+)
+async def test_login_json_too_deep_or_a_number_too_long_is_400(
+    bot: DeskHarness, body: bytes
+) -> None:
+    resp = await bot.client.post(
+        "/desk/login", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert resp.status == 400
+    assert (await resp.json())["error"]["code"] == "invalid_json"
+
+
+async def test_a_reply_with_a_lone_surrogate_is_400(bot: DeskHarness) -> None:
+    ticket_id = await open_ticket(bot, 7003)
+    await bot.api("POST", f"/desk/api/tickets/{ticket_id}/claim")
+    body = await bot.api(
+        "POST", f"/desk/api/tickets/{ticket_id}/replies", status=400, json={"text": "你\ud800好"}
+    )
+    assert body["error"]["code"] == "invalid_json"
