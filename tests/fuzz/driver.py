@@ -67,6 +67,17 @@ class Driver:
             self.run(self.connection.close())
             raise
 
+    def send_from(self, address: str, request: Request) -> Response:
+        """The response to `request` sent on its own connection from `address` (a loopback
+        address such as 127.0.0.2), for limits the app keeps per client address."""
+        return self.run(
+            rawhttp.send(self.host, self.port, request, self.timeout_s, local_addr=(address, 0))
+        )
+
+    async def close(self) -> None:
+        """Close the kept-alive connection (on the app's loop, after the examples)."""
+        await self.connection.close()
+
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` on the app's loop and wait for its result."""
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
@@ -77,9 +88,14 @@ class Driver:
             raise AssertionError(f"no answer within {self.timeout_s} s: a hang") from exc
 
 
-async def run_examples(examples: Callable[[], None]) -> None:
-    """Run a `@given` function in a thread while this loop keeps serving the app."""
-    await asyncio.to_thread(examples)
+async def run_examples(examples: Callable[[], None], driver: Driver | None = None) -> None:
+    """Run a `@given` function in a thread while this loop keeps serving the app; then close
+    `driver`'s connection, however the examples ended."""
+    try:
+        await asyncio.to_thread(examples)
+    finally:
+        if driver is not None:
+            await driver.close()
 
 
 class ErrorLogs:

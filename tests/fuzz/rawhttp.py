@@ -92,11 +92,19 @@ class Response:
         return json.loads(self.body)
 
 
-async def send(host: str, port: int, request: Request, timeout_s: float) -> Response:
-    """Send `request` on a new connection and read the whole response (the server closes)."""
+async def send(
+    host: str,
+    port: int,
+    request: Request,
+    timeout_s: float,
+    *,
+    local_addr: tuple[str, int] | None = None,
+) -> Response:
+    """Send `request` on a new connection (from `local_addr`, if given) and read the whole
+    response (the server closes)."""
     started = time.monotonic()
     async with asyncio.timeout(timeout_s):
-        reader, writer = await asyncio.open_connection(host, port)
+        reader, writer = await asyncio.open_connection(host, port, local_addr=local_addr)
         try:
             writer.write(request.encode())
             raw = await reader.read()

@@ -175,7 +175,7 @@ async def test_every_telegram_call_gets_a_clear_4xx_or_is_handled_politely(
                 check_handling(rig, driver, case, calls_before)
             error_logs.check(mark)
 
-        await run_examples(examples)
+        await run_examples(examples, driver)
     assert ran >= EXAMPLES
     error_logs.check()
     assert max(rig.probe.handled.values()) == 1, "an update was handled twice"

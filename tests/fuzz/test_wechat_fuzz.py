@@ -139,7 +139,7 @@ async def test_every_wechat_call_gets_a_clear_4xx_or_a_polite_answer(
                 check_answer(rig, case, response)
             logs.check(mark)
 
-        await run_examples(examples)
+        await run_examples(examples, driver)
         await asyncio.sleep(0.5)  # late answers still on their way to the API
     assert ran >= EXAMPLES
     logs.check()
