@@ -22,7 +22,7 @@ from bot.channels.telegram_render import MAX_CHARS, file_url, split_text, utf16_
 from bot.chat import FORGOTTEN_TEXT
 from bot.clients.rasa import Button, Reply
 from bot.desk.service import DISABLED_TEXT
-from bot.keys import CONVERSATIONS, SENDERS
+from bot.keys import CONVERSATIONS, SENDERS, SETTINGS
 from bot.launcher import Stack, free_port
 from bot.settings import Settings
 from bot.state.conversations import ConversationId
@@ -238,6 +238,41 @@ async def test_webhook_with_a_wrong_or_missing_secret_is_refused(
     assert (await resp.json())["error"]["code"] == "forbidden"
     await bot.tg.settle()
     assert bot.rasa.received == []
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [SECRET[:-1], SECRET + "x", SECRET.upper(), SECRET.lower(), f"{SECRET}{SECRET}", "秘密", TOKEN],
+    ids=["prefix", "longer", "upper", "lower", "twice", "not-ascii", "bot-token"],
+)
+async def test_webhook_refuses_a_secret_that_is_nearly_right(bot: Harness, secret: str) -> None:
+    resp = await bot.client.post(
+        telegram.WEBHOOK_PATH,
+        json=message_update(CHAT, "你好"),
+        headers={telegram.SECRET_HEADER: secret},
+    )
+    assert resp.status == 403
+    await bot.tg.settle()
+    assert bot.rasa.received == []
+
+
+async def test_without_a_configured_secret_the_webhook_wants_the_derived_one() -> None:
+    async with running(webhook=True, telegram_webhook_secret=None) as harness:
+        derived = webhook_secret(harness.app[SETTINGS])
+        assert harness.tg.sent("setWebhook")[0]["secret_token"] == derived
+        for wrong in ({}, {telegram.SECRET_HEADER: SECRET}, {telegram.SECRET_HEADER: TOKEN}):
+            resp = await harness.client.post(
+                telegram.WEBHOOK_PATH, json=message_update(CHAT, "你好"), headers=wrong
+            )
+            assert resp.status == 403
+        resp = await harness.client.post(
+            telegram.WEBHOOK_PATH,
+            json=message_update(CHAT, "你好"),
+            headers={telegram.SECRET_HEADER: derived},
+        )
+        assert resp.status == 200
+        await harness.tg.wait_for("sendMessage")
+        assert harness.tg.texts() == ["echo: 你好"]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,6 +34,7 @@ from tests.auxil.fake_wechat import (
     message_xml,
     signed_query,
 )
+from tests.fuzz.wechat_cases import OTHER_AES_KEY, seal
 
 Client = TestClient[web.Request, web.Application]
 ClientFactory = Callable[[web.Application], Awaitable[Client]]
@@ -173,6 +175,100 @@ async def test_safe_mode_with_a_bad_msg_signature_is_forbidden(
     )
     assert resp.status == 403
     assert fake_rasa.received == []
+
+
+def safe_call(encrypt: str, **query: str) -> tuple[dict[str, str], bytes]:
+    """A safe-mode call carrying `encrypt`, its msg_signature right unless given."""
+    base = signed_query()
+    msg_signature = sign(TOKEN, base["timestamp"], base["nonce"], encrypt)
+    params = {**base, "encrypt_type": "aes", "msg_signature": msg_signature, **query}
+    body = f"<xml><ToUserName>{ACCOUNT}</ToUserName><Encrypt>{encrypt}</Encrypt></xml>"
+    return params, body.encode()
+
+
+TAMPERED = {
+    "other-app-id": seal(message_xml().encode(), app_id="wx_somebody_else"),
+    "other-aes-key": seal(message_xml().encode(), key=OTHER_AES_KEY),
+    "bad-padding": seal(message_xml().encode(), pad=0),
+    "padding-too-long": seal(message_xml().encode(), pad=200),
+    "not-whole-blocks": base64.b64encode(b"x" * 20).decode(),
+    "not-base64": "这不是密文",
+}
+
+
+@pytest.mark.parametrize("encrypt", TAMPERED.values(), ids=TAMPERED.keys())
+async def test_safe_mode_refuses_a_ciphertext_that_does_not_decrypt_to_this_account(
+    client: Client, fake_rasa: FakeRasa, encrypt: str
+) -> None:
+    params, body = safe_call(encrypt)
+    resp = await client.post("/wechat", params=params, data=body)
+    assert resp.status == 400
+    assert (await resp.json())["error"]["code"] == "invalid_xml"
+    assert fake_rasa.received == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"msg_signature": ""},
+        {"signature": "0" * 40},  # safe mode checks the query signature too, when it is sent
+        {"timestamp": str(int(time.time()) - 400)},
+    ],
+    ids=["no-msg-signature", "wrong-signature", "stale"],
+)
+async def test_safe_mode_refuses_a_call_that_is_not_signed_now(
+    client: Client, fake_rasa: FakeRasa, query: dict[str, str]
+) -> None:
+    params, body = safe_call(seal(message_xml().encode()), **query)
+    resp = await client.post("/wechat", params=params, data=body)
+    assert resp.status == 403
+    assert fake_rasa.received == []
+
+
+async def test_safe_mode_without_the_query_signature_relies_on_msg_signature(
+    client: Client, fake_rasa: FakeRasa
+) -> None:
+    params, body = safe_call(seal(message_xml().encode()))
+    del params["signature"]
+    resp = await client.post("/wechat", params=params, data=body)
+    assert resp.status == 200
+    assert fake_rasa.received[0]["message"] == "你好"
+
+
+async def test_safe_mode_without_an_encrypt_element_is_refused(
+    client: Client, fake_rasa: FakeRasa
+) -> None:
+    params, _ = safe_call("")
+    body = f"<xml><ToUserName>{ACCOUNT}</ToUserName></xml>".encode()
+    resp = await client.post("/wechat", params=params, data=body)
+    assert resp.status == 400
+    assert fake_rasa.received == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {**signed_query(), "signature": "0" * 40},
+        signed_query(token="other-token"),
+        {k: v for k, v in signed_query().items() if k != "signature"},
+        {**signed_query(), "signature": ""},
+    ],
+    ids=["wrong", "other-token", "missing", "empty"],
+)
+async def test_a_message_without_the_right_signature_is_forbidden(
+    client: Client, fake_rasa: FakeRasa, query: dict[str, str]
+) -> None:
+    assert (await post(client, message_xml(), query))[0] == 403
+    assert fake_rasa.received == []
+
+
+@pytest.mark.parametrize("skew_s", [-290, 290])
+async def test_a_timestamp_inside_the_window_is_accepted(
+    client: Client, fake_rasa: FakeRasa, skew_s: int
+) -> None:
+    status, body = await post(client, message_xml(), signed_query(int(time.time()) + skew_s))
+    assert status == 200
+    assert reply_content(body) == ECHO
 
 
 async def test_subscribe_gets_rasas_greeting(client: Client, fake_rasa: FakeRasa) -> None:
