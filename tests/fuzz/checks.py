@@ -54,5 +54,6 @@ def assert_handled(
     assert response.status < 500, f"{response!r} for {request!r}"
     assert response.status in expected, f"{response!r} not in {sorted(expected)} for {request!r}"
     assert response.elapsed_s < max_s, f"{response.elapsed_s:.2f} s for {request!r}"
+    assert b"Traceback" not in response.body, f"{response!r} for {request!r}"
     if response.status >= 400:
         assert_json_error(response, echoed)

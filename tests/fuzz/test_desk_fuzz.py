@@ -23,7 +23,7 @@ from bot.state.conversations import ConversationId
 from bot.state.keys import Keys
 from tests.desk.harness import TOKENS, DeskHarness, desk_bot
 from tests.fuzz import rawhttp
-from tests.fuzz.checks import assert_handled
+from tests.fuzz.checks import assert_handled, assert_no_python
 from tests.fuzz.desk_cases import (
     SAFE_METHODS,
     STATUSES,
@@ -271,6 +271,9 @@ async def test_every_desk_request_gets_its_documented_status(
                 response = driver.send(request)
             echoed = [world.ticket_id(case), case.delivery, case.query]
             assert_handled(request, response, world.expected(case, session), echoed=echoed)
+            if response.status < 300:
+                # Tickets carry what agents wrote: the run's own texts, none of them Python's.
+                assert_no_python(response.text(), echoed)
             check_details(case, response)
             error_logs.check(mark)
 
