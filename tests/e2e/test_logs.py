@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from bot.launcher import Stack
-from tests.e2e.chat import ask
+from tests.e2e.chat import ask, session
 
 pytestmark = pytest.mark.stack
 
@@ -25,6 +25,8 @@ async def test_no_user_text_or_sender_id_reaches_any_process_log(stack: Stack) -
     ):
         data = await ask(stack.bot_url, sender, text)
         assert data["replies"]
+    # The bot picked the sender id (a web chat session): that is the id that must not show.
+    sender_id = (await session(stack.bot_url, sender)).sender
     logs = {
         log.name: log.read_text("utf-8", errors="replace")
         for log in stack.group.log_dir.glob("*.log")
@@ -33,3 +35,4 @@ async def test_no_user_text_or_sender_id_reaches_any_process_log(stack: Stack) -
     for name, text in logs.items():
         assert marker not in text, f"{name} holds a user's words"
         assert "隐私" not in text, f"{name} holds part of a user's words"
+        assert sender_id not in text, f"{name} holds a user's sender id"

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from bot.launcher import Stack, start_stack
-from tests.e2e.chat import ask
+from tests.e2e.chat import ask, session
 
 pytestmark = pytest.mark.stack
 
@@ -47,11 +47,12 @@ async def test_conversation_log_is_kept_in_real_redis(stack: Stack) -> None:
     from redis.asyncio import Redis
 
     await ask(stack.bot_url, "e2e-log", "你好")
+    sender = (await session(stack.bot_url, "e2e-log")).sender
     assert stack.redis_url is not None
     client = Redis.from_url(stack.redis_url, decode_responses=True)
     try:
-        log = await client.lrange("bizbot:log:web:e2e-log", 0, -1)
-        tracker = await client.exists("rasa:tracker:web:e2e-log")
+        log = await client.lrange(f"bizbot:log:web:{sender}", 0, -1)
+        tracker = await client.exists(f"rasa:tracker:web:{sender}")
     finally:
         await client.aclose()
     assert len(log) == 2  # the user's message and the bot's reply
