@@ -84,6 +84,8 @@ async def test_chat_returns_the_contract_shape(
     [
         (b"{not json", 400, "invalid_json"),
         (b"\xff\xfe", 400, "invalid_json"),
+        (b'{"sender": "SENDER", "text": "\\ud800"}', 400, "invalid_json"),
+        (b"[" * 5000, 400, "invalid_json"),
         (b"[1, 2]", 400, "invalid_body"),
         (b'{"text": "hi"}', 422, "invalid_fields"),
         (b'{"sender": "SENDER"}', 422, "invalid_fields"),

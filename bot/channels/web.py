@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from importlib import resources
@@ -19,7 +18,7 @@ from pydantic import ValidationError
 from bot import sse
 from bot.channels.contract import SENDER_MAX, SESSION_PATH, ChatRequest, turn_to_json
 from bot.channels.web_sessions import WebSessions
-from bot.errors import error_response, json_response
+from bot.errors import error_response, json_response, read_json_object
 from bot.keys import CHAT, REDIS, SETTINGS, WEB_INBOX
 from bot.state.conversations import ConversationId
 from bot.state.keys import Keys
@@ -59,24 +58,10 @@ def _bearer(request: web.Request) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-async def _read_object(request: web.Request) -> dict[str, Any] | web.Response:
-    """The body as a JSON object (UTF-8, whatever charset the request claims), or the 400."""
-    raw = await request.read()
+def _encodable(value: str) -> bool:
+    """False when the value holds a lone surrogate (a query can carry one; UTF-8 cannot)."""
     try:
-        body = json.loads(raw.decode("utf-8"))
-    # ValueError: not JSON, or an integer too long to convert; RecursionError: nested too deep.
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return error_response(400, "invalid_json", "The request body must be valid JSON (UTF-8).")
-    if not isinstance(body, dict):
-        return error_response(400, "invalid_body", "The request body must be a JSON object.")
-    return body
-
-
-def _encodable(*values: str) -> bool:
-    """False when a value holds a lone surrogate (JSON can carry one; UTF-8 cannot)."""
-    try:
-        for value in values:
-            value.encode("utf-8")
+        value.encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
@@ -124,7 +109,7 @@ async def chat(request: web.Request) -> web.Response:
     token = _bearer(request)
     if token is None:
         return _unauthorized("Send the session token as `Authorization: Bearer <token>`.")
-    body = await _read_object(request)
+    body = await read_json_object(request)
     if isinstance(body, web.Response):
         return body
     try:
@@ -133,10 +118,6 @@ async def chat(request: web.Request) -> web.Response:
         fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
         return error_response(
             422, "invalid_fields", f"Missing or invalid field(s): {fields or 'body'}."
-        )
-    if not _encodable(req.sender, req.text):
-        return error_response(
-            422, "invalid_fields", "Missing or invalid field(s): sender or text (not UTF-8)."
         )
     try:
         authorized = await _sessions(request.app).verify(req.sender, token)

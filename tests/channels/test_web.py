@@ -169,6 +169,18 @@ async def test_a_message_without_the_right_bearer_token_is_401(
     assert bot.rasa.received == []
 
 
+@pytest.mark.parametrize("charset", ["bogus", "zlib", "utf-16"])
+async def test_the_body_is_read_as_utf8_whatever_charset_is_named(bot: Web, charset: str) -> None:
+    session = await bot.new_session()
+    resp = await bot.client.post(
+        "/api/chat",
+        data=f'{{"sender": "{session.sender}", "text": "你好"}}'.encode(),
+        headers={"Content-Type": f"application/json; charset={charset}", **session.headers},
+    )
+    assert resp.status == 200
+    assert (await resp.json())["replies"][0]["text"] == "echo: 你好"
+
+
 async def test_a_made_up_sender_has_no_session(bot: Web) -> None:
     session = await bot.new_session()
     status, body = await bot.post("web-42", "你好", session.headers)

@@ -140,7 +140,7 @@ FRAGMENTS = (
     "<script>alert(1)</script> &amp;",
     "' OR 1=1 --",
     "{{7*7}} ${7*7} %s %n",
-    "KeyError Traceback ValueError",
+    "KeyError ValueError RuntimeException",  # echoed back: exception names a user wrote
 )
 
 
