@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Web chat sessions (`POST /api/chat/session`): a token bucket per client address
     web_session_rate_per_minute: Annotated[float, Field(gt=0)] = 60.0
     web_session_burst: Annotated[int, Field(ge=1)] = 300
+    # Only behind a reverse proxy that sets X-Forwarded-For and is the only way in
+    trust_x_forwarded_for: bool = False
 
     # Telegram (python-telegram-bot): webhook mode when TELEGRAM_WEBHOOK_URL is set, else polling
     telegram_bot_token: SecretStr | None = None

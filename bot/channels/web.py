@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import logging
 import math
 from importlib import resources
@@ -51,6 +53,17 @@ def _unauthorized(message: str) -> web.Response:
     return response
 
 
+def _client_address(request: web.Request) -> str:
+    """Whose bucket a new session counts against: the TCP peer, or, behind a trusted proxy,
+    the last `X-Forwarded-For` address (the proxy appends the peer it saw; what a client
+    writes in the header itself comes before it)."""
+    if request.app[SETTINGS].trust_x_forwarded_for:
+        forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
+        with contextlib.suppress(ValueError):
+            return str(ipaddress.ip_address(forwarded.rsplit(",", 1)[-1].strip()))
+    return request.remote or "unknown"
+
+
 def _bearer(request: web.Request) -> str | None:
     """The bearer token of the request, or None when there is none."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -86,8 +99,7 @@ async def new_session(request: web.Request) -> web.Response:
         burst=settings.web_session_burst,
     )
     try:
-        # The TCP peer: behind a reverse proxy every user shares the proxy's bucket.
-        allowed = await limiter.allow(SESSION_LIMIT_CHANNEL, request.remote or "unknown")
+        allowed = await limiter.allow(SESSION_LIMIT_CHANNEL, _client_address(request))
         if not allowed:
             response = error_response(
                 429, "too_many_sessions", "Too many new chat sessions; please wait a moment."

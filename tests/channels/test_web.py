@@ -268,6 +268,28 @@ async def test_session_creation_is_rate_limited_per_client_address(
     await other.new_session()
 
 
+async def test_forwarded_for_counts_only_behind_a_trusted_proxy(
+    make_web: Callable[..., Awaitable[Web]],
+) -> None:
+    async def statuses(harness: Web, forwarded: str) -> list[int]:
+        headers = {"X-Forwarded-For": forwarded}
+        return [
+            (await harness.client.post("/api/chat/session", headers=headers)).status
+            for _ in range(3)
+        ]
+
+    trusting = await make_web(web_session_burst=2, trust_x_forwarded_for=True)
+    # The proxy appends the address it saw; what the client wrote comes first and is ignored.
+    assert await statuses(trusting, "10.9.9.9, 203.0.113.7") == [201, 201, 429]
+    assert await statuses(trusting, "10.9.9.8, 203.0.113.7") == [429, 429, 429]
+    assert await statuses(trusting, "203.0.113.8") == [201, 201, 429]
+    # Not an address: the TCP peer's bucket.
+    assert await statuses(trusting, "203.0.113.8, not-an-ip") == [201, 201, 429]
+    default = await make_web(web_session_burst=2)
+    assert await statuses(default, "198.51.100.1") == [201, 201, 429]
+    assert await statuses(default, "198.51.100.2") == [429, 429, 429]
+
+
 async def test_the_client_helper_waits_out_a_429_as_retry_after_says(
     make_web: Callable[..., Awaitable[Web]],
 ) -> None:
