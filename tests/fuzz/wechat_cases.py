@@ -92,7 +92,7 @@ class Shape:
 def _id(rng: random.Random, broken: bool) -> str:
     if broken and rng.random() < 0.3:
         return rng.choice(BAD_IDS)
-    if rng.random() < 0.5:
+    if rng.random() < 0.2:  # a few users write often: their rate limit answers for them
         return rng.choice(GOOD_IDS)
     return "".join(rng.choices(_ID_CHARS, k=rng.choice([1, 28, 64, rng.randint(1, 64)])))
 
@@ -101,7 +101,8 @@ def _digits(rng: random.Random, broken: bool) -> str:
     if broken and rng.random() < 0.3:
         return rng.choice(BAD_DIGITS)
     size = 10 ** rng.randint(1, 20)
-    return str(rng.choice([0, 1, int(time.time()), 10**20 - 1, rng.randrange(size)]))
+    edge = rng.choice([0, 1, int(time.time()), 10**20 - 1])
+    return str(edge if rng.random() < 0.1 else rng.randrange(size))
 
 
 def _shape(rng: random.Random, broken: bool) -> Shape:
@@ -115,8 +116,11 @@ def _shape(rng: random.Random, broken: bool) -> Shape:
         "MsgType": msg_type,
         "Content": TEXT,
     }
-    # Retries and rate limits need repeats: a few message ids come up again and again.
-    msg_id = rng.choice(["", "1000001", "1000002", _digits(rng, broken), _digits(rng, broken)])
+    # Retries need repeats: one message in twenty reuses one of two ids (WeChat's retries).
+    roll = rng.random()
+    msg_id = rng.choice(["1000001", "1000002"]) if roll < 0.05 else _digits(rng, broken)
+    if roll > 0.9:
+        msg_id = ""  # events, and some messages, have none: CreateTime stands in
     if msg_id:
         fields["MsgId"] = msg_id
     if msg_type.lower() == "event":
