@@ -193,6 +193,18 @@ async def test_bearer_requests_need_no_csrf_token(bot: DeskHarness) -> None:
     assert resp.status == 200
 
 
+async def test_a_sixth_login_attempt_in_a_row_from_one_address_is_429(bot: DeskHarness) -> None:
+    statuses = []
+    for _ in range(6):
+        resp = await bot.client.post("/desk/login", json={"token": "guess"})
+        statuses.append(resp.status)
+    assert statuses == [401] * 5 + [429]
+    assert (await resp.json())["error"]["code"] == "too_many_attempts"
+    # The right token does not get past the limit either.
+    resp = await bot.client.post("/desk/login", json={"token": TOKENS["alice"]})
+    assert resp.status == 429
+
+
 # -- requests that used to end in a 503 (found by tests/fuzz/test_desk_fuzz.py) ----------
 
 

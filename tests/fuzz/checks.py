@@ -8,7 +8,8 @@ from collections.abc import Collection, Iterable
 from tests.fuzz.rawhttp import Request, Response
 
 MAX_RESPONSE_S = 5.0
-"""A rejected or answered request takes well under this; WeChat's passive budget is 4.5 s."""
+"""A rejected or answered request takes well under this; WeChat's passive-reply budget, the
+longest legitimate wait, is under 5 s."""
 
 # A traceback, or the name of a Python exception class ("KeyError", "UnicodeDecodeError").
 _PYTHON = re.compile(r"Traceback|File \"[^\"]*\", line|\b[A-Z][A-Za-z]*(?:Error|Exception)\b")

@@ -23,7 +23,8 @@ from tests.fuzz.rawhttp import Request, Response
 T = TypeVar("T")
 
 REQUEST_TIMEOUT_S = 10.0
-"""Longer than any legitimate answer (WeChat's passive budget is 4.5 s), far below a hang."""
+"""Longer than any legitimate answer (WeChat's passive-reply budget is under 5 s), far below
+a hang."""
 GRACE_S = 2.0
 
 

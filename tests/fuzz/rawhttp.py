@@ -155,7 +155,9 @@ class Connection:
         writer.write(request.encode(keep_alive=True))
         head = await reader.readuntil(b"\r\n\r\n")
         response = _parse(head, 0.0)
-        if response.headers.get("transfer-encoding", "").lower() == "chunked":
+        if request.method == "HEAD":
+            body = b""  # the headers describe the body a GET would get
+        elif response.headers.get("transfer-encoding", "").lower() == "chunked":
             body = await _read_chunks(reader)
         else:
             body = await reader.readexactly(int(response.headers.get("content-length", "0")))

@@ -46,7 +46,7 @@ TICKETS = 60
 COOKIE = "bizbot_desk"
 LOGINS_PER_ADDRESS = 5
 """The login limit's burst: each client address logs in at most this often, so the limit
-never answers for the body (it is tested on its own in tests/desk)."""
+never answers for the body (tests/desk/test_auth.py tests the limit itself)."""
 
 
 @dataclass(frozen=True)
