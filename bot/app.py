@@ -14,6 +14,7 @@ from bot import health, sse
 from bot.channels import telegram, wechat
 from bot.channels import web as web_channel
 from bot.channels.web_inbox import WebInbox
+from bot.channels.web_sessions import WebSessions
 from bot.chat import ChatService
 from bot.clients.rasa import RasaClient
 from bot.desk import api as desk_api
@@ -42,6 +43,8 @@ from bot.keys import (
     SETTINGS,
     UNANSWERED,
     WEB_INBOX,
+    WEB_SESSION_LIMITER,
+    WEB_SESSIONS,
 )
 from bot.settings import Settings
 from bot.state.conversations import Conversations
@@ -67,6 +70,13 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
         ttl_s = settings.conversation_ttl_days * DAY_S
         app[CONVERSATIONS] = Conversations(redis, keys, ttl_s=ttl_s)
         app[WEB_INBOX] = WebInbox(redis, keys, ttl_s=ttl_s)
+        app[WEB_SESSIONS] = WebSessions(redis, keys, ttl_s=ttl_s)
+        app[WEB_SESSION_LIMITER] = RateLimiter(
+            redis,
+            keys,
+            per_minute=settings.web_session_rate_per_minute,
+            burst=settings.web_session_burst,
+        )
         app[SENDERS]["web"] = app[WEB_INBOX].send
         app[UNANSWERED] = UnansweredLog(redis, keys)
         app[SESSIONS] = SessionStore(redis, keys)

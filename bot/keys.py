@@ -7,6 +7,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.channels.web_inbox import WebInbox
+from bot.channels.web_sessions import WebSessions
 from bot.chat import ChatService
 from bot.clients.rasa import RasaClient
 from bot.desk.agents import AgentDirectory
@@ -25,6 +26,8 @@ RASA = web.AppKey("rasa", RasaClient)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 CHAT = web.AppKey("chat", ChatService)
 WEB_INBOX = web.AppKey("web_inbox", WebInbox)
+WEB_SESSIONS = web.AppKey("web_sessions", WebSessions)
+WEB_SESSION_LIMITER = web.AppKey("web_session_limiter", RateLimiter)
 DESK = web.AppKey("desk", Desk)
 UNANSWERED = web.AppKey("unanswered", UnansweredLog)
 AGENTS = web.AppKey("agents", AgentDirectory)

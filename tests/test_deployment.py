@@ -118,6 +118,11 @@ def test_the_replicated_layout_runs_two_bots_and_two_rasas_behind_one_published_
     assert override["lb"]["ports"] == ["8080:8080"]
     # The bots reach Rasa through the balancer, which never publishes Rasa's port.
     assert override["bot"]["environment"]["RASA_URL"] == "http://lb:5005"
+    # Behind nginx, the client is the last X-Forwarded-For address, not nginx itself.
+    assert override["bot"]["environment"]["TRUST_X_FORWARDED_FOR"] == "true"
+    assert (
+        "X-Forwarded-For $proxy_add_x_forwarded_for" in (ROOT / "deploy" / "nginx.conf").read_text()
+    )
     nginx = (ROOT / "deploy" / "nginx.conf").read_text("utf-8")
     assert "server bot:8080" in nginx
     assert "server rasa:5005" in nginx

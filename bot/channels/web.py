@@ -19,28 +19,15 @@ from pydantic import ValidationError
 
 from bot import sse
 from bot.channels.contract import SENDER_MAX, SESSION_PATH, ChatRequest, turn_to_json
-from bot.channels.web_sessions import WebSessions
 from bot.errors import error_response, json_response, read_json_object
-from bot.keys import CHAT, REDIS, SETTINGS, WEB_INBOX
+from bot.keys import CHAT, REDIS, SETTINGS, WEB_INBOX, WEB_SESSION_LIMITER, WEB_SESSIONS
 from bot.state.conversations import ConversationId
-from bot.state.keys import Keys
-from bot.state.ratelimit import RateLimiter
 from bot.state.redis import StateError
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 STATIC = resources.files("bot.channels") / "static"
-DAY_S = 86_400
 SESSION_LIMIT_CHANNEL = "web-session"
-
-
-def _sessions(app: web.Application) -> WebSessions:
-    settings = app[SETTINGS]
-    return WebSessions(
-        app[REDIS],
-        Keys(settings.redis_key_prefix),
-        ttl_s=settings.conversation_ttl_days * DAY_S,
-    )
 
 
 def _unavailable() -> web.Response:
@@ -92,14 +79,10 @@ async def index(_: web.Request) -> web.Response:
 async def new_session(request: web.Request) -> web.Response:
     """Open a session: `201 {"sender", "token"}`; a token bucket per client address."""
     settings = request.app[SETTINGS]
-    limiter = RateLimiter(
-        request.app[REDIS],
-        Keys(settings.redis_key_prefix),
-        per_minute=settings.web_session_rate_per_minute,
-        burst=settings.web_session_burst,
-    )
     try:
-        allowed = await limiter.allow(SESSION_LIMIT_CHANNEL, _client_address(request))
+        allowed = await request.app[WEB_SESSION_LIMITER].allow(
+            SESSION_LIMIT_CHANNEL, _client_address(request)
+        )
         if not allowed:
             response = error_response(
                 429, "too_many_sessions", "Too many new chat sessions; please wait a moment."
@@ -107,7 +90,7 @@ async def new_session(request: web.Request) -> web.Response:
             wait_s = math.ceil(60.0 / settings.web_session_rate_per_minute)
             response.headers["Retry-After"] = str(max(1, wait_s))
             return response
-        session = await _sessions(request.app).create()
+        session = await request.app[WEB_SESSIONS].create()
     except StateError as exc:
         log.warning("could not open a web chat session: %s", exc)
         return _unavailable()
@@ -132,7 +115,7 @@ async def chat(request: web.Request) -> web.Response:
             422, "invalid_fields", f"Missing or invalid field(s): {fields or 'body'}."
         )
     try:
-        authorized = await _sessions(request.app).verify(req.sender, token)
+        authorized = await request.app[WEB_SESSIONS].verify(req.sender, token)
     except StateError as exc:
         log.warning("could not check a web chat session: %s", exc)
         return _unavailable()
@@ -158,7 +141,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     if not sender or len(sender) > SENDER_MAX or not _encodable(sender):
         return error_response(422, "invalid_fields", "Missing or invalid field(s): sender.")
     try:
-        authorized = await _sessions(request.app).verify(sender, token)
+        authorized = await request.app[WEB_SESSIONS].verify(sender, token)
     except StateError as exc:
         log.warning("could not check a web chat session: %s", exc)
         return _unavailable()

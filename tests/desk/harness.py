@@ -17,12 +17,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.channels import telegram
 from bot.channels.contract import WebSession
-from bot.channels.web_sessions import WebSessions
 from bot.desk.agents import hash_token
-from bot.keys import DESK, REDIS
+from bot.keys import DESK, WEB_SESSIONS
 from bot.launcher import free_port
 from bot.settings import Settings
-from bot.state.keys import Keys
 from tests.auxil.fake_rasa_replies import ScriptedRasa
 from tests.auxil.fake_telegram import TOKEN, FakeTelegram, serve
 
@@ -65,12 +63,7 @@ class DeskHarness:
         same Redis keeps the sessions of the one before.
         """
         if renew or sender not in self.sessions:
-            store = WebSessions(
-                self.app[REDIS],
-                Keys(self.settings.redis_key_prefix),
-                ttl_s=self.settings.conversation_ttl_days * 86_400,
-            )
-            self.sessions[sender] = await store.issue(sender)
+            self.sessions[sender] = await self.app[WEB_SESSIONS].issue(sender)
         return self.sessions[sender]
 
     async def chat(self, sender: str, text: str) -> dict[str, Any]:
