@@ -29,7 +29,8 @@ BLOCK_MS = 2000  # below the client's 5 s socket timeout
 KEEPALIVE_S = 15.0
 MAX_LIFETIME_S = 600.0  # browsers reconnect on their own; long-lived handlers would pile up
 RETRY_MS = 2000
-_STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+_STREAM_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
+_ID_PART_MAX = 2**64 - 1
 
 Render = Callable[[str, dict[str, str]], tuple[str, dict[str, Any]] | None]
 """Turns a stream entry into (event name, JSON data), or None to skip it."""
@@ -52,7 +53,12 @@ def setup(app: web.Application) -> None:
 def _start_id(request: web.Request) -> str | None:
     """`Last-Event-ID` (or `?after=`) when it is a valid stream id."""
     given = request.headers.get("Last-Event-ID") or request.query.get("after") or ""
-    return given if _STREAM_ID.match(given) else None
+    # Whole string, and parts Redis accepts: a trailing newline or an id past 2^64 would
+    # give a stream that fails every read.
+    found = _STREAM_ID.fullmatch(given)
+    if found is None or any(int(part) > _ID_PART_MAX for part in found.groups()):
+        return None
+    return given
 
 
 async def subscribe(
