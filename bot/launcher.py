@@ -62,6 +62,7 @@ class Proc:
         """SIGTERM the process group, then SIGKILL if it does not exit in time."""
         if self.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGCONT)  # a paused process cannot stop
                 os.killpg(self.popen.pid, signal.SIGTERM)
             try:
                 self.popen.wait(timeout)
