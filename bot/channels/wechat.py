@@ -38,7 +38,7 @@ from bot.errors import error_response
 from bot.keys import CHAT, CONVERSATIONS, HTTP, REDIS, SENDERS, SETTINGS
 from bot.settings import Settings
 from bot.state.conversations import ConversationId, Conversations
-from bot.state.dedupe import DEDUPE_TTL_S, first_sighting
+from bot.state.dedupe import DEDUPE_TTL_S, claim, first_sighting
 from bot.state.keys import Keys
 from bot.state.redis import StateError
 
@@ -269,10 +269,8 @@ class WeChatBridge:
     async def _claim(self, message_id: str) -> bool:
         """True for exactly one delivery of the answer (passive or API), across replicas."""
         try:
-            return bool(
-                await self._redis.set(self._claim_key(message_id), "1", nx=True, ex=DEDUPE_TTL_S)
-            )
-        except RedisError as exc:
+            return await claim(self._redis, self._claim_key(message_id), DEDUPE_TTL_S)
+        except StateError as exc:
             log.warning("WeChat delivery claim unavailable, delivering anyway: %s", exc)
             return True
 

@@ -95,7 +95,8 @@ class Conversations:
                 continue
             if time.monotonic() > deadline:
                 await self._redis.lrem(queue, 1, token)
-                raise ConversationBusyError(f"conversation {conv.sender} is busy")
+                # No sender id in the message: it ends up in logs.
+                raise ConversationBusyError(f"a {conv.channel} conversation is busy")
             await asyncio.sleep(TURN_POLL_S)
 
     async def record(self, conv: ConversationId, role: Role, text: str, **extra: Any) -> None:
