@@ -88,21 +88,32 @@ def write_report(rows: list[dict[str, Any]]) -> None:
         return
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     (REPORT_DIR / "faults.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2))
-    head = "| fault | sent | answered | answered late | lost | duplicated | busy notices | s |"
+    head = (
+        "| fault | sent | answered | answered late | lost | duplicated | out of order "
+        "| busy notices | resent by the client | answered by Rasa after the repair | s |"
+    )
     lines = [
         "# Faults under load",
         "",
         "Written by `make faults` (tests/faults). Each fault was injected while at least",
-        "2,000 messages over 200 conversations went through two bot replicas.",
+        "2,000 messages over 200 conversations went through two bot replicas. *Late* is over",
+        "5 s (for WeChat: sent through the customer-service API after the passive window);",
+        '*busy notices* are the bot\'s own "service busy" reply with a hand-off offer; *resent*',
+        "counts requests the client had to send again (a 503, a WeChat retry).",
         "",
         head,
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r['fault']} | {r['sent']} | {r['answered']} | {r['answered_late']} | {r['lost']} "
-        f"| {r['duplicated']} | {r['busy_notices']} | {r['seconds']} |"
+        f"| {r['duplicated']} | {r['out_of_order']} | {r['busy_notices']} | {r['resent']} "
+        f"| {r['answered_after_repair'] if r['answered_after_repair'] is not None else 'n/a'} "
+        f"| {r['seconds']} |"
         for r in rows
     ]
+    notes = [f"- {r['fault']}: {n}" for r in rows for n in r["notes"][:1]]
+    if notes:
+        lines += ["", "Notes:", "", *notes]
     (REPORT_DIR / "faults.md").write_text("\n".join(lines) + "\n")
 
 

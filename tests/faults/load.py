@@ -71,8 +71,9 @@ class Tally:
     """Requests the client sent again (a 503 from the web API, a WeChat or Telegram retry)."""
     restored_at: float | None = None
     """When the fault was repaired (monotonic clock)."""
-    after_fault: int = 0
-    """Messages Rasa answered that were sent after the repair: service resumed by itself."""
+    after_fault: int | None = None
+    """Messages Rasa answered that were sent after the repair: service resumed by itself
+    (counted by the web load only)."""
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -211,7 +212,8 @@ class WebUsers:
                 if not (busy or body.get("escalated") or (body.get("intent") or {}).get("name")):
                     tally.notes.append(f"web {i}/{n}: answered without intent: {body}"[:300])
                 restored = tally.restored_at
-                tally.after_fault += rasa_answered and restored is not None and start > restored
+                resumed = rasa_answered and restored is not None and start > restored
+                tally.after_fault = (tally.after_fault or 0) + resumed
             await asyncio.sleep(self.plan.think_s)
 
     async def send(

@@ -79,7 +79,7 @@ async def test_rasa_killed_and_restarted(
     assert tally.busy > 0
     assert tally.offers == tally.busy
     assert gaps == []
-    assert tally.after_fault > 0
+    assert tally.after_fault
 
 
 async def test_action_server_killed_and_restarted(
@@ -93,7 +93,7 @@ async def test_action_server_killed_and_restarted(
     assert tally.busy > 0
     assert tally.offers == tally.busy
     assert gaps == []
-    assert tally.after_fault > 0
+    assert tally.after_fault
 
 
 async def test_redis_killed_and_restarted_loses_no_ticket_or_queued_message(
@@ -129,7 +129,7 @@ async def test_redis_killed_and_restarted_loses_no_ticket_or_queued_message(
     check(tally, rig)
     # Said plainly: a busy notice, or a 503 (the session cannot be checked) sent again.
     assert tally.busy + tally.resent > 0
-    assert tally.after_fault > 0
+    assert tally.after_fault
     # Only messages sent while Redis was down may be missing from the logs.
     assert len(gaps) <= tally.busy
     # The ticket survived and both replicas see it; the queued reply goes out once Telegram
