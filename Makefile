@@ -13,7 +13,7 @@ RASA_INPUTS := rasa_project/config.yml rasa_project/domain.yml $(shell find rasa
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup demo demo-redis test test-fast faults audit lint typecheck validate facts lookups train bench lock lock-rasa clean
+.PHONY: help setup demo demo-redis test test-suite test-fuzz test-fast faults audit lint typecheck validate facts lookups train bench lock lock-rasa clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -75,8 +75,17 @@ validate: $(RASA_VENV)/.installed lookups ## rasa data validate
 	cd rasa_project && $(RASA) data validate --fail-on-warnings
 
 test: setup facts train lint typecheck audit ## The whole suite: lint, types, audit, pytest (live stack, fuzzing), then faults
-	$(BIN)/pytest -m "not faults and not scale"
+	@echo "==> pytest and the fuzzers side by side (each one's output appears when it ends)"
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-suite test-fuzz
 	$(MAKE) --no-print-directory faults
+
+# The fuzzers are CPU-bound in-process while the live-stack tests mostly wait for Rasa: on
+# two cores they run side by side in about the time of the longer one.
+test-suite: $(VENV)/.installed
+	$(BIN)/pytest -m "not fuzz and not faults and not scale"
+
+test-fuzz: $(VENV)/.installed ## The hypothesis fuzzers alone (10,000 inputs per entry point)
+	$(BIN)/pytest -m fuzz
 
 # Its own step: it starts its own stack (Redis, Rasa, actions, two bots) and kills parts of it.
 FAULTS_REPORT_DIR ?= var/faults
