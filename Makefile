@@ -89,7 +89,7 @@ test-fuzz: $(VENV)/.installed ## The hypothesis fuzzers alone (10,000 inputs per
 
 # Its own step: it starts its own stack (Redis, Rasa, actions, two bots) and kills parts of it.
 FAULTS_REPORT_DIR ?= var/faults
-faults: setup facts train ## Faults under load and two bot replicas (about 8 min); report in var/faults/
+faults: setup facts train ## Faults under load and two bot replicas (about 10 min); report in var/faults/
 	FAULTS_REPORT_DIR=$(FAULTS_REPORT_DIR) $(BIN)/pytest -m "faults or scale" tests/faults
 
 test-fast: $(VENV)/.installed ## pytest without the live-stack, browser and fuzz tests
