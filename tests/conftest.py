@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from playwright.async_api import Browser, async_playwright
+from redis.asyncio import Redis
 
 from bot.launcher import Stack, redis_server, start_stack
+from bot.state.redis import open_redis
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +18,13 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server (AOF on) on a free port, for the whole session."""
     with redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client of the session's Redis, decoding to str as the bot's own client does."""
+    async with open_redis(redis_url) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -32,13 +32,6 @@ class Channel:
 
 
 @pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 def keys() -> Keys:
     return Keys(f"d{uuid.uuid4().hex[:8]}:")
 

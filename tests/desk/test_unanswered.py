@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -44,12 +43,6 @@ def q(
     question: str, minute: int, *, channel: str = "web", intent: str = "nlu_fallback"
 ) -> Unanswered:
     return Unanswered(question, T0 + 60 * minute, channel, intent, FALLBACK)
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    async with open_redis(redis_url) as client:
-        yield client
 
 
 @pytest.fixture
