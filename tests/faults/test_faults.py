@@ -67,29 +67,23 @@ async def restart_when(tally: Tally, rig: Rig, name: str, down_s: float) -> None
     tally.restored_at = time.monotonic()
 
 
-async def test_rasa_killed_and_restarted(
-    rig: Rig, http: aiohttp.ClientSession, redis: Redis
+@pytest.mark.parametrize(
+    ("process", "down_s", "name"),
+    [
+        ("rasa", 1.0, "Rasa killed, restarted"),
+        ("actions", 5.0, "action server killed, restarted"),
+    ],
+    ids=["rasa", "action_server"],
+)
+async def test_a_killed_process_is_restarted_and_service_resumes(
+    rig: Rig, http: aiohttp.ClientSession, redis: Redis, process: str, down_s: float, name: str
 ) -> None:
     async def fault(tally: Tally) -> None:
-        await restart_when(tally, rig, "rasa", down_s=1.0)
+        await restart_when(tally, rig, process, down_s=down_s)
 
-    tally, gaps = await web_load(rig, http, redis, "Rasa killed, restarted", fault)
+    tally, gaps = await web_load(rig, http, redis, name, fault)
     check(tally, rig)
     # Users were told and offered a person; their messages stayed in the log.
-    assert tally.busy > 0
-    assert tally.offers == tally.busy
-    assert gaps == []
-    assert tally.after_fault
-
-
-async def test_action_server_killed_and_restarted(
-    rig: Rig, http: aiohttp.ClientSession, redis: Redis
-) -> None:
-    async def fault(tally: Tally) -> None:
-        await restart_when(tally, rig, "actions", down_s=5.0)
-
-    tally, gaps = await web_load(rig, http, redis, "action server killed, restarted", fault)
-    check(tally, rig)
     assert tally.busy > 0
     assert tally.offers == tally.busy
     assert gaps == []
